@@ -1,0 +1,52 @@
+/* Assembly helpers shared by the runtime and the stubs, in the spirit of
+ * Linux's arch/x86/entry/calling.h: building and tearing down a pt_regs
+ * (layout in ist_abi.h). PUSH_REGS touches no register it has not saved
+ * yet, so a GPR not yet pushed still holds the interrupted value. */
+#ifndef IST_CALLING_H
+#define IST_CALLING_H
+
+#include "ist_abi.h"
+
+#define MSR_FS_BASE 0xc0000100
+#define MSR_GS_BASE 0xc0000101
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
+/* Expects orig_ax already pushed above the hardware frame. */
+.macro PUSH_REGS
+	pushq %rdi
+	pushq %rsi
+	pushq %rdx
+	pushq %rcx
+	pushq %rax
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	pushq %rbx
+	pushq %rbp
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+.endm
+
+/* Leaves RSP at orig_ax. */
+.macro POP_REGS
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbp
+	popq %rbx
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rax
+	popq %rcx
+	popq %rdx
+	popq %rsi
+	popq %rdi
+.endm
+
+#endif

@@ -1,0 +1,144 @@
+/* The one header the guest shares with the host: memory layout, I/O ports,
+ * the event log, the pt_regs layout and the expectations a stub declares.
+ * Included from C on both sides and from the guest's assembly.
+ */
+#ifndef IST_ABI_H
+#define IST_ABI_H
+
+/* Kernel text and data live in the higher half, as in Linux, so a paranoid
+ * entry can tell the kernel's GS base from the user's by its sign bit. */
+#define IST_KERNEL_VMA	   0xffffffff80000000
+#define IST_KERNEL_PHYS	   0x100000
+#define IST_USER_BASE	   0x200000 /* identity-mapped 2 MiB user page */
+#define IST_GUEST_MEM_SIZE 0x400000
+
+/* Segment selectors. STAR's SYSRET base is IST_SEL_USER32 so that SYSRET
+ * lands on IST_SEL_USER_CS / IST_SEL_USER_SS. */
+#define IST_SEL_KERNEL_CS 0x08
+#define IST_SEL_KERNEL_SS 0x10
+#define IST_SEL_USER32	  0x18
+#define IST_SEL_USER_SS	  0x23
+#define IST_SEL_USER_CS	  0x2b
+#define IST_SEL_TSS	  0x30
+
+/* TSS IST slots (1-based, as in the gate descriptor), Linux's numbering. */
+#define IST_INDEX_DF	  1
+#define IST_INDEX_NMI	  2
+#define IST_INDEX_DB	  3
+#define IST_INDEX_MC	  4
+#define IST_STACK_COUNT	  4
+#define IST_STACK_SIZE	  4096 /* usable bytes between the guard blocks */
+#define IST_GUARD_WORDS	  8
+#define IST_GUARD_PATTERN 0x6775617264575244 /* "DRWdraug" */
+
+/* Ports the guest writes to; each write is one exit the host reads. */
+#define IST_PORT_DONE  0xe1 /* ring-3 workload finished; registers are final */
+#define IST_PORT_PANIC 0xe2 /* kernel gave up; the last log entry says why */
+
+/* Workload syscalls. */
+#define IST_SYS_GETPID	  0
+#define IST_SYS_MIX	  1
+#define IST_SYS_STORE	  2
+#define IST_SYSCALL_COUNT 3
+
+/* Vectors the log records. Vector IST_VEC_SYSCALL marks a syscall body. */
+#define IST_VEC_DB	1
+#define IST_VEC_NMI	2
+#define IST_VEC_DF	8
+#define IST_VEC_MC	18
+#define IST_VEC_SYSCALL 0x80
+
+/* pt_regs, in Linux's order: push order after orig_ax is rdi, rsi, rdx, rcx,
+ * rax, r8-r11, rbx, rbp, r12-r15, so r15 sits at the lowest address. */
+#define PTREGS_R15     0
+#define PTREGS_R14     8
+#define PTREGS_R13     16
+#define PTREGS_R12     24
+#define PTREGS_RBP     32
+#define PTREGS_RBX     40
+#define PTREGS_R11     48
+#define PTREGS_R10     56
+#define PTREGS_R9      64
+#define PTREGS_R8      72
+#define PTREGS_RAX     80
+#define PTREGS_RCX     88
+#define PTREGS_RDX     96
+#define PTREGS_RSI     104
+#define PTREGS_RDI     112
+#define PTREGS_ORIG_AX 120
+#define PTREGS_RIP     128
+#define PTREGS_CS      136
+#define PTREGS_RFLAGS  144
+#define PTREGS_RSP     152
+#define PTREGS_SS      160
+#define PTREGS_SIZE    168
+
+/* Per-CPU area at the kernel GS base. */
+#define PERCPU_SELF	 0  /* its own address */
+#define PERCPU_USER_RSP	 8  /* the user's RSP, saved by the syscall entry */
+#define PERCPU_STACK_TOP 16 /* top of the kernel (task) stack */
+#define PERCPU_SIZE	 64
+
+/* What a stub declares it must get, per range of its entry text. Every
+ * boundary outside every declared range must pass. */
+#define IST_EXPECT_FAIL	    1 /* any failing verdict */
+#define IST_EXPECT_SHUTDOWN 2 /* a shutdown verdict exactly */
+
+#define IST_LOG_MAX   64
+#define IST_LOG_MAGIC 0x474f4c5453494b56 /* "VKISTLOG" */
+
+#ifdef __ASSEMBLER__
+
+/* EXPECT from, to, what: boundaries in [from, to) must get verdict `what`.
+ * Kept in a non-allocated section: the host reads it from the ELF. */
+.macro EXPECT from, to, what.pushsection.ist_expect, "",
+	@progbits.quad \from, \to, \what.popsection
+					   .endm
+
+					   /* STUB_INFO "one line": what
+					      `ist-torture list` prints for the
+					      stub. */
+					   .macro STUB_INFO
+						   text.pushsection.ist_stub,
+	"", @progbits.asciz "\text".popsection.endm
+
+#else
+
+#include <stdint.h>
+
+struct ist_pt_regs {
+	uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
+	uint64_t rax, rcx, rdx, rsi, rdi, orig_ax;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+/* One handler body's view of the world, appended by the body itself. */
+struct ist_log_entry {
+	uint64_t vector;
+	struct ist_pt_regs regs; /* the interrupted context it was given */
+	uint64_t gs_base;	 /* MSR_GS_BASE while the body runs */
+	uint64_t kernel_gs_base; /* MSR_KERNEL_GS_BASE while the body runs */
+	uint64_t cr3;
+	uint64_t rsp;	 /* the body's own stack pointer */
+	uint64_t rflags; /* the body's own RFLAGS (DF, AC) */
+	uint64_t aux;	 /* vector-specific: error code, syscall nr, ... */
+};
+
+struct ist_log {
+	uint64_t magic;
+	uint64_t count; /* entries written; may exceed IST_LOG_MAX */
+	struct ist_log_entry entries[IST_LOG_MAX];
+};
+
+struct ist_expect {
+	uint64_t from, to, what;
+};
+
+struct ist_stack {
+	uint64_t guard_lo[IST_GUARD_WORDS];
+	uint8_t stack[IST_STACK_SIZE];
+	uint64_t guard_hi[IST_GUARD_WORDS];
+};
+
+#endif
+#endif

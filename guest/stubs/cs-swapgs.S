@@ -1,0 +1,44 @@
+/* cs-swapgs: NMI entry that decides SWAPGS by the interrupted CS. Buggy.
+ *
+ * Models the pre-paranoid style of IST entry: "if the interrupted CS is
+ * user, SWAPGS". That is wrong wherever the CPU is at CPL0 while the user's
+ * GS is still live: the SYSCALL gap (SYSCALL has switched CS but the entry
+ * has not yet executed SWAPGS) and the exit window (after the exit SWAPGS,
+ * before SYSRETQ). An NMI there runs its body on the user's GS base. This
+ * is the decision that made CVE-2018-8897 exploitable on several kernels:
+ * their #DB entry tested the interrupted CS, and a #DB deferred by MOV SS
+ * onto the first instruction of the SYSCALL entry arrived with kernel CS and
+ * the user's GS. Linux's NMI and #MC entries read MSR_GS_BASE instead.
+ *
+ * Verdict it must get: invariant (GS base) at exactly the boundaries of the
+ * SYSCALL gap (entry_SYSCALL_64+0x0) and the exit window (the SYSRETQ after
+ * the exit SWAPGS); pass everywhere else.
+ */
+#include "syscall_linux.inc"
+
+	STUB_INFO "Linux-style SYSCALL entry; NMI decides SWAPGS by interrupted CS: fails in the SYSCALL gap and exit window"
+
+	EXPECT .Lsyscall_gap_start, .Lsyscall_gap_end, IST_EXPECT_FAIL
+	EXPECT .Lexit_window_start, .Lexit_window_end, IST_EXPECT_FAIL
+
+	.section .entry.text, "ax"
+	.globl asm_exc_nmi
+	.type asm_exc_nmi, @function
+asm_exc_nmi:
+	cld
+	testb $3, 8(%rsp)		/* the interrupted CS */
+	jz 1f
+	swapgs
+1:
+	pushq $-1			/* orig_ax */
+	PUSH_REGS
+	movq %rsp, %rdi
+	call exc_nmi
+	POP_REGS
+	addq $8, %rsp			/* orig_ax */
+	testb $3, 8(%rsp)
+	jz 2f
+	swapgs
+2:
+	iretq
+	.size asm_exc_nmi, . - asm_exc_nmi

@@ -1,0 +1,180 @@
+/* Reading the guest's layout out of its ELF, and starting it. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "guest.h"
+
+/* The guest's static GDT (guest/boot.S) describes these two; the host
+ * must load matching hidden parts when it enters the guest in long mode. */
+static void flat_segment(struct kvm_segment *s, uint16_t sel, int code)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->limit = 0xffffffff;
+	s->present = 1;
+	s->s = 1;
+	s->g = 1;
+	s->type = code ? 0xb : 0x3; /* accessed code RX / data RW */
+	s->l = code;
+	s->db = !code;
+}
+
+static int va_to_pa(const struct guest_image *img, uint64_t va, uint64_t *pa)
+{
+	for (size_t i = 0; i < img->nsegs; i++) {
+		const struct guest_segment *s = &img->segs[i];
+		if (va >= s->vaddr && va - s->vaddr < s->memsz) {
+			*pa = s->paddr + (va - s->vaddr);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+struct needed_symbol {
+	const char *name;
+	uint64_t *va;
+};
+
+int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
+		      char *err, size_t errlen)
+{
+	uint64_t log_va, krw_start, krw_end, urw_start, urw_end, pml4;
+	const struct guest_section *sec;
+	struct needed_symbol need[] = {
+		{"entry_SYSCALL_64", &lay->entry_syscall},
+		{"ist_log", &log_va},
+		{"ist_stacks", &lay->ist_stacks_va},
+		{"percpu", &lay->percpu_va},
+		{"boot_pml4", &pml4},
+		{"gdt_table", &lay->gdt_va},
+		{"boot_stack_top", &lay->boot_stack_top},
+		{"__kernel_rw_start", &krw_start},
+		{"__kernel_rw_end", &krw_end},
+		{"__user_rw_start", &urw_start},
+		{"__user_rw_end", &urw_end},
+	};
+	static const char *const gates[] = {"asm_exc_nmi", "asm_exc_debug",
+					    "asm_exc_machine_check"};
+
+	memset(lay, 0, sizeof(*lay));
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (image_symbol_addr(img, need[i].name, need[i].va)) {
+			snprintf(err, errlen,
+				 "%s: no symbol '%s': not an ist-torture guest "
+				 "(link the stub with the guest runtime)",
+				 img->path, need[i].name);
+			return -1;
+		}
+	}
+	sec = image_section(img, ".entry.text");
+	if (!sec || sec->size == 0) {
+		snprintf(err, errlen,
+			 "%s: no .entry.text section: the stub's entry code "
+			 "must live in .section .entry.text",
+			 img->path);
+		return -1;
+	}
+	lay->entry_text_start = sec->addr;
+	lay->entry_text_end = sec->addr + sec->size;
+	lay->start = img->entry;
+	if (va_to_pa(img, log_va, &lay->log_gpa) ||
+	    va_to_pa(img, lay->ist_stacks_va, &lay->ist_stacks_gpa) ||
+	    va_to_pa(img, pml4, &lay->boot_cr3) ||
+	    va_to_pa(img, krw_start, &lay->kernel_rw_gpa) ||
+	    va_to_pa(img, urw_start, &lay->user_rw_gpa)) {
+		snprintf(err, errlen,
+			 "%s: a guest data symbol lies outside every loadable "
+			 "segment",
+			 img->path);
+		return -1;
+	}
+	lay->kernel_rw_len = krw_end - krw_start;
+	lay->user_rw_len = urw_end - urw_start;
+
+	lay->entry_points[lay->nentry_points++] = lay->entry_syscall;
+	for (size_t i = 0; i < sizeof(gates) / sizeof(gates[0]); i++) {
+		uint64_t a;
+		if (image_symbol_addr(img, gates[i], &a) == 0 &&
+		    guest_in_entry_text(lay, a))
+			lay->entry_points[lay->nentry_points++] = a;
+	}
+
+	sec = image_section(img, ".ist_expect");
+	if (sec && sec->data) {
+		size_t n = sec->size / sizeof(struct ist_expect);
+		if (n > GUEST_MAX_EXPECTS ||
+		    sec->size % sizeof(struct ist_expect)) {
+			snprintf(err, errlen,
+				 "%s: .ist_expect is malformed (%zu bytes; at "
+				 "most %d EXPECT lines of 24 bytes)",
+				 img->path, (size_t)sec->size,
+				 GUEST_MAX_EXPECTS);
+			return -1;
+		}
+		memcpy(lay->expects, sec->data, n * sizeof(struct ist_expect));
+		lay->nexpects = (int)n;
+	}
+	sec = image_section(img, ".ist_stub");
+	lay->info = "";
+	if (sec && sec->data && sec->size > 0 && sec->data[sec->size - 1] == 0)
+		lay->info = (const char *)sec->data;
+	return 0;
+}
+
+int guest_boot(struct vm *vm, const struct guest_image *img,
+	       const struct guest_layout *lay, uint64_t seed)
+{
+	struct vcpu_state st;
+	uint8_t *all = vm_mem(vm, 0, vm_mem_size(vm));
+
+	memset(all, 0, vm_mem_size(vm));
+	for (size_t i = 0; i < img->nsegs; i++) {
+		const struct guest_segment *s = &img->segs[i];
+		uint8_t *dst = vm_mem(vm, s->paddr, s->memsz);
+		if (!dst)
+			return -1;
+		memcpy(dst, s->data, s->filesz);
+	}
+
+	vm_get_state(vm, &st);
+	memset(&st.regs, 0, sizeof(st.regs));
+	st.regs.rip = lay->start;
+	st.regs.rsp = lay->boot_stack_top;
+	st.regs.rdi = seed;
+	st.regs.rflags = 0x2;
+
+	flat_segment(&st.sregs.cs, IST_SEL_KERNEL_CS, 1);
+	flat_segment(&st.sregs.ss, IST_SEL_KERNEL_SS, 0);
+	st.sregs.ds = st.sregs.es = st.sregs.ss;
+	flat_segment(&st.sregs.fs, 0, 0);
+	st.sregs.gs = st.sregs.fs;
+	st.sregs.gdt.base = lay->gdt_va;
+	st.sregs.gdt.limit = 0x3f;
+	st.sregs.cr3 = lay->boot_cr3;
+	st.sregs.cr0 = 0x80050033; /* PG, AM, WP, NE, ET, MP, PE */
+	st.sregs.cr4 = 0x6a0;	   /* PAE, MCE, OSFXSR, OSXMMEXCPT */
+	st.sregs.efer = 0x500;	   /* LME, LMA; the guest sets SCE */
+	memset(&st.events, 0, sizeof(st.events));
+	st.kernel_gs_base = 0;
+	return vm_set_state(vm, &st);
+}
+
+void guest_ist_stack_range(const struct guest_layout *lay, int index,
+			   uint64_t *lo, uint64_t *hi)
+{
+	uint64_t base = lay->ist_stacks_va +
+			(uint64_t)(index - 1) * sizeof(struct ist_stack);
+
+	*lo = base + offsetof(struct ist_stack, stack);
+	*hi = *lo + IST_STACK_SIZE;
+}
+
+uint64_t guest_expectation(const struct guest_layout *lay, uint64_t addr)
+{
+	for (int i = 0; i < lay->nexpects; i++)
+		if (addr >= lay->expects[i].from && addr < lay->expects[i].to)
+			return lay->expects[i].what;
+	return 0;
+}

@@ -1,0 +1,61 @@
+/* The guest's side of the contract, as the host sees it: where things are
+ * in a loaded guest image (entry text, event log, IST stacks, per-CPU
+ * area, writable memory), what the stub declares it must get, and how the
+ * guest is started.
+ */
+#ifndef IST_GUEST_H
+#define IST_GUEST_H
+
+#include <stdint.h>
+
+#include "../guest/ist_abi.h"
+#include "loader.h"
+#include "vm.h"
+
+#define GUEST_MAX_ENTRY_POINTS 4
+#define GUEST_MAX_EXPECTS      32
+
+struct guest_layout {
+	uint64_t entry_text_start, entry_text_end;
+	/* Where control enters entry text from outside: the LSTAR target and
+	 * the IDT gates the stub provides. */
+	uint64_t entry_points[GUEST_MAX_ENTRY_POINTS];
+	int nentry_points;
+	uint64_t entry_syscall; /* entry_SYSCALL_64 */
+	uint64_t log_gpa;	/* struct ist_log */
+	uint64_t ist_stacks_va; /* struct ist_stack[IST_STACK_COUNT] */
+	uint64_t ist_stacks_gpa;
+	uint64_t percpu_va; /* the kernel GS base */
+	uint64_t boot_cr3, gdt_va, boot_stack_top, start;
+	/* Guest-physical ranges the guest may write: snapshots hold these. */
+	uint64_t kernel_rw_gpa, kernel_rw_len;
+	uint64_t user_rw_gpa, user_rw_len;
+	struct ist_expect expects[GUEST_MAX_EXPECTS];
+	int nexpects;
+	const char *info; /* the stub's STUB_INFO line, or "" */
+};
+
+/* Reads the layout out of a guest image's symbols and sections. Returns -1
+ * with a one-line reason naming what the image lacks. */
+int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
+		      char *err, size_t errlen);
+
+/* Copies the image into guest memory (zeroing the rest) and puts the vCPU
+ * at _start in 64-bit mode with RDI = seed. */
+int guest_boot(struct vm *vm, const struct guest_image *img,
+	       const struct guest_layout *lay, uint64_t seed);
+
+static inline int guest_in_entry_text(const struct guest_layout *lay,
+				      uint64_t addr)
+{
+	return addr >= lay->entry_text_start && addr < lay->entry_text_end;
+}
+
+/* The stack range [lo, hi) of IST slot `index` (IST_INDEX_*). */
+void guest_ist_stack_range(const struct guest_layout *lay, int index,
+			   uint64_t *lo, uint64_t *hi);
+
+/* What the stub declares for a boundary: 0 (must pass) or IST_EXPECT_*. */
+uint64_t guest_expectation(const struct guest_layout *lay, uint64_t addr);
+
+#endif

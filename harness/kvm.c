@@ -1,0 +1,452 @@
+/* KVM back end of vm.h.
+ *
+ * Registers, segment registers and events go through kvm_run->s.regs
+ * (KVM_CAP_SYNC_REGS): KVM copies them out at every exit and in at the next
+ * KVM_RUN when marked dirty, so restoring a snapshot and injecting an NMI
+ * cost no ioctl of their own. On a nested or software back end each vCPU
+ * ioctl costs about as much as a whole round trip.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+#define MSR_KERNEL_GS_BASE 0xc0000102
+#define SYNC_SETS	   (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
+
+struct vm {
+	int kvm_fd, vm_fd, vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	uint8_t *mem;
+	size_t mem_size;
+	char backend[96];
+	int software;
+	int debug_on;
+	uint64_t bp[4];
+	int nbp;
+	timer_t timer;
+	int have_timer;
+};
+
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+/* The kvm_run of the vCPU this thread is running, for the timer signal. */
+static __thread struct kvm_run *running;
+
+static void on_timeout(int sig)
+{
+	(void)sig;
+	if (running)
+		running->immediate_exit = 1;
+}
+
+static void detect_backend(struct vm *vm)
+{
+	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
+		snprintf(vm->backend, sizeof(vm->backend),
+			 "kvm_pvm (software KVM back end: CPL0 guest code is "
+			 "emulated)");
+		vm->software = 1;
+	} else if (access("/sys/module/kvm_intel", F_OK) == 0) {
+		snprintf(vm->backend, sizeof(vm->backend), "kvm_intel (VMX)");
+	} else if (access("/sys/module/kvm_amd", F_OK) == 0) {
+		snprintf(vm->backend, sizeof(vm->backend), "kvm_amd (SVM)");
+	} else {
+		snprintf(vm->backend, sizeof(vm->backend),
+			 "kvm (back end not identified)");
+	}
+}
+
+static int set_cpuid(struct vm *vm)
+{
+	int nent = 128;
+	struct kvm_cpuid2 *c;
+	int rc;
+
+	c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+	if (!c)
+		return -1;
+	c->nent = nent;
+	rc = ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+	if (rc == 0)
+		rc = ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c);
+	free(c);
+	return rc;
+}
+
+static int setup_timer(struct vm *vm)
+{
+	struct sigaction sa = {.sa_handler = on_timeout};
+	struct sigevent sev = {0};
+
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: KVM_RUN must come back with EINTR. */
+	if (sigaction(SIGRTMIN, &sa, NULL))
+		return -1;
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGRTMIN;
+	sev.sigev_notify_thread_id = gettid();
+	if (timer_create(CLOCK_MONOTONIC, &sev, &vm->timer))
+		return -1;
+	vm->have_timer = 1;
+	return 0;
+}
+
+enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
+			   char *err, size_t errlen)
+{
+	struct kvm_userspace_memory_region region = {0};
+	struct vm *vm;
+	int api;
+
+	*out = NULL;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		snprintf(err, errlen, "out of memory");
+		return VM_ERR_UNUSABLE;
+	}
+	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	vm->kvm_fd = open(device, O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int e = errno;
+		free(vm);
+		if (e == ENOENT || e == ENODEV || e == ENXIO) {
+			snprintf(err, errlen,
+				 "%s does not exist: load the kvm_intel or "
+				 "kvm_amd module, or run on a machine (or CI "
+				 "runner) that exposes KVM",
+				 device);
+			return VM_ERR_NO_DEVICE;
+		}
+		if (e == EACCES || e == EPERM) {
+			snprintf(err, errlen,
+				 "no permission to open %s: add your user to "
+				 "the 'kvm' group (then log in again) or run "
+				 "as root",
+				 device);
+			return VM_ERR_PERMISSION;
+		}
+		snprintf(err, errlen, "cannot open %s: %s", device,
+			 strerror(e));
+		return VM_ERR_UNUSABLE;
+	}
+	*out = vm;
+	api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION) {
+		snprintf(err, errlen,
+			 "%s is not a usable KVM device (API version %d, "
+			 "expected %d)",
+			 device, api, KVM_API_VERSION);
+		goto unusable;
+	}
+	if ((ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) &
+	     SYNC_SETS) != SYNC_SETS) {
+		snprintf(err, errlen,
+			 "KVM on this machine lacks KVM_CAP_SYNC_REGS for "
+			 "regs/sregs/events; a newer kernel is needed");
+		goto unusable;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		snprintf(err, errlen,
+			 "KVM_CREATE_VM failed on %s: %s (is virtualization "
+			 "enabled, and not held by another hypervisor?)",
+			 device, strerror(errno));
+		goto unusable;
+	}
+	vm->mem_size = mem_size;
+	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->mem == MAP_FAILED) {
+		vm->mem = NULL;
+		snprintf(err, errlen, "cannot map %zu bytes of guest memory",
+			 mem_size);
+		goto unusable;
+	}
+	region.slot = 0;
+	region.guest_phys_addr = 0;
+	region.memory_size = mem_size;
+	region.userspace_addr = (uint64_t)(uintptr_t)vm->mem;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region)) {
+		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION failed: %s",
+			 strerror(errno));
+		goto unusable;
+	}
+	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpu_fd < 0) {
+		snprintf(err, errlen, "KVM_CREATE_VCPU failed: %s",
+			 strerror(errno));
+		goto unusable;
+	}
+	vm->run_size = (size_t)ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       vm->vcpu_fd, 0);
+	if (vm->run == MAP_FAILED) {
+		vm->run = NULL;
+		snprintf(err, errlen, "cannot map the vCPU's kvm_run area");
+		goto unusable;
+	}
+	if (set_cpuid(vm)) {
+		snprintf(err, errlen, "cannot set the guest's CPUID: %s",
+			 strerror(errno));
+		goto unusable;
+	}
+	if (setup_timer(vm)) {
+		snprintf(err, errlen, "cannot create the trial timer: %s",
+			 strerror(errno));
+		goto unusable;
+	}
+	vm->run->kvm_valid_regs = SYNC_SETS;
+	detect_backend(vm);
+	return VM_OK;
+
+unusable:
+	vm_close(vm);
+	*out = NULL;
+	return VM_ERR_UNUSABLE;
+}
+
+void vm_close(struct vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->have_timer)
+		timer_delete(vm->timer);
+	if (vm->run)
+		munmap(vm->run, vm->run_size);
+	if (vm->mem)
+		munmap(vm->mem, vm->mem_size);
+	if (vm->vcpu_fd >= 0)
+		close(vm->vcpu_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	free(vm);
+}
+
+const char *vm_backend(const struct vm *vm)
+{
+	return vm->backend;
+}
+
+int vm_is_software_backend(const struct vm *vm)
+{
+	return vm->software;
+}
+
+uint8_t *vm_mem(struct vm *vm, uint64_t gpa, size_t len)
+{
+	if (gpa > vm->mem_size || len > vm->mem_size - gpa)
+		return NULL;
+	return vm->mem + gpa;
+}
+
+size_t vm_mem_size(const struct vm *vm)
+{
+	return vm->mem_size;
+}
+
+int vm_translate(struct vm *vm, uint64_t cr3, uint64_t va, uint64_t *gpa)
+{
+	uint64_t table = cr3 & 0x000ffffffffff000ULL;
+
+	for (int level = 3; level >= 0; level--) {
+		unsigned idx = (va >> (12 + 9 * level)) & 0x1ff;
+		uint64_t *pte_p = (uint64_t *)vm_mem(vm, table + idx * 8, 8);
+		uint64_t pte, mask;
+
+		if (!pte_p)
+			return -1;
+		pte = *pte_p;
+		if (!(pte & 1))
+			return -1;
+		/* A large page at the PDPT (1 GiB) or PD (2 MiB) level. */
+		if ((level == 2 || level == 1) && (pte & 0x80)) {
+			mask = (1ULL << (12 + 9 * level)) - 1;
+			*gpa = (pte & 0x000fffffffffe000ULL & ~mask) |
+			       (va & mask);
+			return 0;
+		}
+		table = pte & 0x000ffffffffff000ULL;
+	}
+	*gpa = table | (va & 0xfff);
+	return 0;
+}
+
+int vm_read_virt(struct vm *vm, uint64_t cr3, uint64_t va, void *buf,
+		 size_t len)
+{
+	uint8_t *out = buf;
+
+	while (len) {
+		size_t chunk = 4096 - (va & 0xfff);
+		uint64_t gpa;
+		uint8_t *src;
+
+		if (chunk > len)
+			chunk = len;
+		if (vm_translate(vm, cr3, va, &gpa))
+			return -1;
+		src = vm_mem(vm, gpa, chunk);
+		if (!src)
+			return -1;
+		memcpy(out, src, chunk);
+		out += chunk;
+		va += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static int kernel_gs_base_io(struct vm *vm, uint64_t *value, int set)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = {.hdr.nmsrs = 1, .e.index = MSR_KERNEL_GS_BASE};
+
+	if (set)
+		m.e.data = *value;
+	if (ioctl(vm->vcpu_fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &m) != 1)
+		return -1;
+	if (!set)
+		*value = m.e.data;
+	return 0;
+}
+
+void vm_get_state(struct vm *vm, struct vcpu_state *st)
+{
+	st->regs = vm->run->s.regs.regs;
+	st->sregs = vm->run->s.regs.sregs;
+	st->events = vm->run->s.regs.events;
+	if (kernel_gs_base_io(vm, &st->kernel_gs_base, 0))
+		st->kernel_gs_base = 0;
+}
+
+int vm_set_state(struct vm *vm, const struct vcpu_state *st)
+{
+	vm->run->s.regs.regs = st->regs;
+	vm->run->s.regs.sregs = st->sregs;
+	vm->run->s.regs.events = st->events;
+	vm->run->kvm_dirty_regs |= SYNC_SETS;
+	return kernel_gs_base_io(vm, (uint64_t *)&st->kernel_gs_base, 1);
+}
+
+int vm_set_breakpoints(struct vm *vm, const uint64_t *addrs, int n)
+{
+	struct kvm_guest_debug dbg = {0};
+
+	if (n > 4)
+		return -1;
+	if (n == vm->nbp && vm->debug_on == (n > 0) &&
+	    memcmp(addrs, vm->bp, n * sizeof(*addrs)) == 0)
+		return 0;
+	if (n > 0) {
+		dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+		for (int i = 0; i < n; i++) {
+			dbg.arch.debugreg[i] = addrs[i];
+			/* Local enable, execute, length 1. */
+			dbg.arch.debugreg[7] |= 1ULL << (2 * i);
+		}
+	}
+	if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg))
+		return -1;
+	memcpy(vm->bp, addrs, n * sizeof(*addrs));
+	vm->nbp = n;
+	vm->debug_on = n > 0;
+	return 0;
+}
+
+int vm_pend_nmi(struct vm *vm)
+{
+	struct kvm_vcpu_events *ev = &vm->run->s.regs.events;
+
+	ev->nmi.pending = 1;
+	ev->flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
+	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
+	return 0;
+}
+
+static void arm_timer(struct vm *vm, unsigned ms)
+{
+	struct itimerspec its = {0};
+
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+	timer_settime(vm->timer, 0, &its, NULL);
+}
+
+int vm_run(struct vm *vm, unsigned timeout_ms, struct vm_exit *exit)
+{
+	struct kvm_run *run = vm->run;
+	int rc, e;
+
+	memset(exit, 0, sizeof(*exit));
+	running = run;
+	arm_timer(vm, timeout_ms);
+	rc = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+	e = errno;
+	arm_timer(vm, 0);
+	running = NULL;
+	run->immediate_exit = 0;
+	if (rc < 0) {
+		if (e == EINTR) {
+			exit->kind = VM_EXIT_TIMEOUT;
+			return 0;
+		}
+		exit->kind = VM_EXIT_OTHER;
+		snprintf(exit->detail, sizeof(exit->detail), "KVM_RUN: %s",
+			 strerror(e));
+		return -1;
+	}
+	run->kvm_dirty_regs = 0;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		exit->kind = VM_EXIT_IO;
+		exit->port = run->io.port;
+		if (run->io.direction == KVM_EXIT_IO_OUT) {
+			uint8_t *d = (uint8_t *)run + run->io.data_offset;
+			uint32_t v = 0;
+			memcpy(&v, d, run->io.size <= 4 ? run->io.size : 4);
+			exit->value = v;
+		}
+		break;
+	case KVM_EXIT_DEBUG:
+		exit->kind = VM_EXIT_BREAKPOINT;
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		exit->kind = VM_EXIT_SHUTDOWN;
+		break;
+	case KVM_EXIT_HLT:
+		exit->kind = VM_EXIT_HLT;
+		break;
+	case KVM_EXIT_MMIO:
+		exit->kind = VM_EXIT_OTHER;
+		snprintf(exit->detail, sizeof(exit->detail),
+			 "%s of unbacked guest physical address 0x%llx",
+			 run->mmio.is_write ? "write" : "read",
+			 (unsigned long long)run->mmio.phys_addr);
+		break;
+	case KVM_EXIT_INTR:
+		exit->kind = VM_EXIT_TIMEOUT;
+		break;
+	default:
+		exit->kind = VM_EXIT_OTHER;
+		snprintf(exit->detail, sizeof(exit->detail),
+			 "KVM exit reason %u", run->exit_reason);
+	}
+	return 0;
+}

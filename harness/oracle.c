@@ -1,0 +1,341 @@
+/* The oracle's layers; see oracle.h for what each one holds. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "oracle.h"
+
+#define RFLAGS_TF (1ULL << 8)
+#define RFLAGS_DF (1ULL << 10)
+#define RFLAGS_RF (1ULL << 16)
+#define RFLAGS_AC (1ULL << 18)
+
+const char *verdict_name(enum verdict_kind kind)
+{
+	static const char *const names[VERDICT_KIND_COUNT] = {
+		[VERDICT_PASS] = "pass",
+		[VERDICT_SHUTDOWN] = "shutdown",
+		[VERDICT_DOUBLE_FAULT] = "double-fault",
+		[VERDICT_UNEXPECTED_EXCEPTION] = "unexpected-exception",
+		[VERDICT_HANG] = "hang",
+		[VERDICT_STRAY_EXIT] = "stray-exit",
+		[VERDICT_LOST_EVENT] = "lost-event",
+		[VERDICT_DOUBLE_HANDLED] = "double-handled",
+		[VERDICT_INVARIANT] = "invariant",
+		[VERDICT_FRAME_MISMATCH] = "frame-mismatch",
+		[VERDICT_STATE_MISMATCH] = "state-mismatch",
+		[VERDICT_HARNESS_ERROR] = "harness-error",
+	};
+	return kind < VERDICT_KIND_COUNT ? names[kind] : "?";
+}
+
+void oracle_context_init(struct oracle_context *ctx,
+			 const struct guest_layout *lay, uint64_t kernel_cr3)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->kernel_gs_base = lay->percpu_va;
+	ctx->kernel_cr3 = kernel_cr3;
+	for (int i = 1; i <= IST_STACK_COUNT; i++)
+		guest_ist_stack_range(lay, i, &ctx->ist_lo[i], &ctx->ist_hi[i]);
+}
+
+/* A failing layer: the verdict keeps the first (most decisive) one. */
+static void fail_layer(struct verdict *v, enum verdict_kind layer,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	if (v->kind != VERDICT_PASS && v->kind <= layer)
+		return;
+	v->kind = layer;
+	va_start(ap, fmt);
+	vsnprintf(v->summary, sizeof(v->summary), fmt, ap);
+	va_end(ap);
+}
+
+static void diff(struct verdict *v, enum verdict_kind layer, uint64_t expected,
+		 uint64_t observed, const char *fmt, ...)
+{
+	struct field_diff *d;
+	va_list ap;
+
+	if (v->ndiffs == VERDICT_MAX_DIFFS) {
+		v->dropped_diffs++;
+		return;
+	}
+	d = &v->diffs[v->ndiffs++];
+	d->layer = layer;
+	d->expected = expected;
+	d->observed = observed;
+	va_start(ap, fmt);
+	vsnprintf(d->field, sizeof(d->field), fmt, ap);
+	va_end(ap);
+}
+
+/* Compares one field; on a difference records it and fails the layer. */
+static int expect_eq(struct verdict *v, enum verdict_kind layer,
+		     uint64_t expected, uint64_t observed, const char *what,
+		     const char *prefix, const char *field)
+{
+	if (expected == observed)
+		return 0;
+	diff(v, layer, expected, observed, "%s%s", prefix, field);
+	fail_layer(v, layer, "%s", what);
+	return 1;
+}
+
+#define GPR_LIST(X)                                                            \
+	X(rax)                                                                 \
+	X(rbx) X(rcx) X(rdx) X(rsi) X(rdi) X(rbp) X(r8) X(r9) X(r10) X(r11)    \
+		X(r12) X(r13) X(r14) X(r15)
+
+static void judge_machine(const struct oracle_case *c, struct verdict *v)
+{
+	const struct observation *t = c->trial;
+	const struct ist_log *log = &t->log;
+
+	switch (t->end) {
+	case RUN_DONE:
+		break;
+	case RUN_SHUTDOWN:
+		fail_layer(v, VERDICT_SHUTDOWN,
+			   "the guest triple-faulted (KVM_EXIT_SHUTDOWN)");
+		break;
+	case RUN_PANIC: {
+		uint64_t n = log->count;
+		const struct ist_log_entry *e =
+			n && n <= IST_LOG_MAX ? &log->entries[n - 1] : NULL;
+		if (e)
+			v->fault_rip = e->regs.rip;
+		if (t->code == IST_VEC_DF)
+			fail_layer(v, VERDICT_DOUBLE_FAULT,
+				   "double fault (#DF) in the guest kernel");
+		else
+			fail_layer(v, VERDICT_UNEXPECTED_EXCEPTION,
+				   "exception vector %llu in the guest kernel",
+				   (unsigned long long)t->code);
+		break;
+	}
+	case RUN_HANG:
+		fail_layer(v, VERDICT_HANG, "the guest hung: %s", t->detail);
+		break;
+	case RUN_STRAY:
+		fail_layer(v, VERDICT_STRAY_EXIT, "%s", t->detail);
+		break;
+	}
+}
+
+static unsigned count_vector(const struct ist_log *log, uint64_t vector)
+{
+	unsigned n = 0;
+	uint64_t max = log->count < IST_LOG_MAX ? log->count : IST_LOG_MAX;
+
+	for (uint64_t i = 0; i < max; i++)
+		n += log->entries[i].vector == vector;
+	return n;
+}
+
+static const struct ist_log_entry *first_of(const struct ist_log *log,
+					    uint64_t vector, uint64_t skip)
+{
+	uint64_t max = log->count < IST_LOG_MAX ? log->count : IST_LOG_MAX;
+
+	for (uint64_t i = 0; i < max; i++)
+		if (log->entries[i].vector == vector && skip-- == 0)
+			return &log->entries[i];
+	return NULL;
+}
+
+static void judge_events(const struct oracle_case *c, struct verdict *v)
+{
+	unsigned expected = count_vector(&c->golden->log, c->vector) + 1;
+	unsigned seen = count_vector(&c->trial->log, c->vector);
+
+	if (c->trial->log.count > IST_LOG_MAX) {
+		diff(v, VERDICT_DOUBLE_HANDLED, IST_LOG_MAX,
+		     c->trial->log.count, "log.count");
+		fail_layer(
+			v, VERDICT_DOUBLE_HANDLED,
+			"the event log overflowed: handlers ran without end");
+	}
+	if (seen < expected) {
+		diff(v, VERDICT_LOST_EVENT, expected, seen, "%s.bodies_run",
+		     c->event);
+		fail_layer(v, VERDICT_LOST_EVENT,
+			   "the %s was delivered but its body never ran",
+			   c->event);
+	} else if (seen > expected) {
+		diff(v, VERDICT_DOUBLE_HANDLED, expected, seen, "%s.bodies_run",
+		     c->event);
+		fail_layer(v, VERDICT_DOUBLE_HANDLED,
+			   "the %s body ran %u times for one delivery",
+			   c->event, seen);
+	}
+}
+
+static void judge_body(const struct oracle_context *ctx,
+		       const struct oracle_case *c,
+		       const struct ist_log_entry *e, struct verdict *v)
+{
+	enum verdict_kind L = VERDICT_INVARIANT;
+	uint64_t lo = ctx->ist_lo[c->ist_index], hi = ctx->ist_hi[c->ist_index];
+	char p[24];
+
+	snprintf(p, sizeof(p), "%s.", c->event);
+	expect_eq(v, L, ctx->kernel_gs_base, e->gs_base,
+		  "the handler body ran on the wrong GS base", p, "gs_base");
+	expect_eq(v, L, ctx->kernel_cr3, e->cr3,
+		  "the handler body ran on the wrong CR3", p, "cr3");
+	if (e->rsp < lo || e->rsp >= hi) {
+		diff(v, L, lo, e->rsp, "%srsp (stack [lo,hi))", p);
+		fail_layer(v, L, "the handler body is not on its IST stack");
+	}
+	expect_eq(v, L, 0, e->rflags & RFLAGS_DF,
+		  "the handler body ran with DF=1", p, "rflags.DF");
+	expect_eq(v, L, 0, e->rflags & RFLAGS_AC,
+		  "the handler body ran with AC=1", p, "rflags.AC");
+	/* The workload and the stubs never set TF, and the harness must not
+	 * either: a TF here is a leak from the stepping machinery. */
+	expect_eq(v, L, 0, e->regs.rflags & RFLAGS_TF,
+		  "TF leaked into the interrupted context", p,
+		  "frame.rflags.TF");
+
+	L = VERDICT_FRAME_MISMATCH;
+	snprintf(p, sizeof(p), "%s.frame.", c->event);
+#define FRAME_GPR(r)                                                           \
+	expect_eq(v, L, c->delivered->regs.r, e->regs.r,                       \
+		  "the interrupted context the body was given is wrong", p,    \
+		  #r);
+	GPR_LIST(FRAME_GPR)
+#undef FRAME_GPR
+	expect_eq(v, L, c->delivered->regs.rip, e->regs.rip,
+		  "the interrupted context the body was given is wrong", p,
+		  "rip");
+	expect_eq(v, L, c->delivered->regs.rsp, e->regs.rsp,
+		  "the interrupted context the body was given is wrong", p,
+		  "rsp");
+	expect_eq(v, L, c->delivered->regs.rflags, e->regs.rflags,
+		  "the interrupted context the body was given is wrong", p,
+		  "rflags");
+	expect_eq(v, L, c->delivered->sregs.cs.selector, e->regs.cs & 0xffff,
+		  "the interrupted context the body was given is wrong", p,
+		  "cs");
+	expect_eq(v, L, c->delivered->sregs.ss.selector, e->regs.ss & 0xffff,
+		  "the interrupted context the body was given is wrong", p,
+		  "ss");
+}
+
+static void judge_guards(const struct observation *t, struct verdict *v)
+{
+	static const char *const stack_names[IST_STACK_COUNT + 1] = {
+		"", "df", "nmi", "db", "mc"};
+
+	for (int i = 0; i < IST_STACK_COUNT; i++) {
+		if (t->guard_lo_broken[i] >= 0) {
+			diff(v, VERDICT_INVARIANT, IST_GUARD_PATTERN, 0,
+			     "guard.%s.below[%d]", stack_names[i + 1],
+			     t->guard_lo_broken[i]);
+			fail_layer(v, VERDICT_INVARIANT,
+				   "an IST stack overflowed its guard words");
+		}
+		if (t->guard_hi_broken[i] >= 0) {
+			diff(v, VERDICT_INVARIANT, IST_GUARD_PATTERN, 0,
+			     "guard.%s.above[%d]", stack_names[i + 1],
+			     t->guard_hi_broken[i]);
+			fail_layer(v, VERDICT_INVARIANT,
+				   "something wrote above an IST stack's top");
+		}
+	}
+}
+
+static void judge_final_state(const struct oracle_case *c, struct verdict *v)
+{
+	const struct vcpu_state *g = &c->golden->final, *t = &c->trial->final;
+	const char *what =
+		"the workload's final state differs from the golden run";
+	enum verdict_kind L = VERDICT_STATE_MISMATCH;
+	const uint64_t *gu = (const void *)c->golden->user_data;
+	const uint64_t *tu = (const void *)c->trial->user_data;
+
+#define FINAL_GPR(r) expect_eq(v, L, g->regs.r, t->regs.r, what, "final.", #r);
+	GPR_LIST(FINAL_GPR)
+#undef FINAL_GPR
+	expect_eq(v, L, g->regs.rip, t->regs.rip, what, "final.", "rip");
+	expect_eq(v, L, g->regs.rsp, t->regs.rsp, what, "final.", "rsp");
+	expect_eq(v, L, g->regs.rflags, t->regs.rflags, what, "final.",
+		  "rflags");
+#define FINAL_SEG(s)                                                           \
+	expect_eq(v, L, g->sregs.s.selector, t->sregs.s.selector, what,        \
+		  "final.", #s);
+	FINAL_SEG(cs)
+	FINAL_SEG(ss) FINAL_SEG(ds) FINAL_SEG(es) FINAL_SEG(fs) FINAL_SEG(gs)
+#undef FINAL_SEG
+		expect_eq(v, L, g->sregs.fs.base, t->sregs.fs.base, what,
+			  "final.", "fs.base");
+	expect_eq(v, L, g->sregs.gs.base, t->sregs.gs.base, what, "final.",
+		  "gs.base");
+	expect_eq(v, L, g->kernel_gs_base, t->kernel_gs_base, what, "final.",
+		  "kernel_gs_base");
+
+	for (size_t i = 0; i < c->golden->user_len / 8; i++) {
+		if (gu[i] != tu[i]) {
+			diff(v, L, gu[i], tu[i], "user_data+0x%zx", i * 8);
+			fail_layer(v, L, "%s",
+				   "the workload's memory differs "
+				   "from the golden run");
+		}
+	}
+}
+
+/* Each system call the golden run made, made again with the same
+ * arguments: an event that corrupts a syscall's registers shows here. */
+static void judge_syscalls(const struct oracle_case *c, struct verdict *v)
+{
+	unsigned ng = count_vector(&c->golden->log, IST_VEC_SYSCALL);
+	unsigned nt = count_vector(&c->trial->log, IST_VEC_SYSCALL);
+	const char *what =
+		"the workload's system calls differ from the golden run";
+	enum verdict_kind L = VERDICT_STATE_MISMATCH;
+	char p[24];
+
+	expect_eq(v, L, ng, nt, what, "", "syscalls");
+	for (unsigned k = 0; k < ng && k < nt; k++) {
+		const struct ist_log_entry *g =
+			first_of(&c->golden->log, IST_VEC_SYSCALL, k);
+		const struct ist_log_entry *t =
+			first_of(&c->trial->log, IST_VEC_SYSCALL, k);
+		snprintf(p, sizeof(p), "syscall[%u].", k);
+#define SYSCALL_GPR(r) expect_eq(v, L, g->regs.r, t->regs.r, what, p, #r);
+		GPR_LIST(SYSCALL_GPR)
+#undef SYSCALL_GPR
+		expect_eq(v, L, g->regs.orig_ax, t->regs.orig_ax, what, p,
+			  "nr");
+		expect_eq(v, L, g->regs.rip, t->regs.rip, what, p, "rip");
+		expect_eq(v, L, g->regs.rsp, t->regs.rsp, what, p, "rsp");
+		expect_eq(v, L, g->regs.rflags, t->regs.rflags, what, p,
+			  "rflags");
+		expect_eq(v, L, g->gs_base, t->gs_base, what, p, "gs_base");
+	}
+}
+
+void oracle_judge(const struct oracle_context *ctx, const struct oracle_case *c,
+		  struct verdict *v)
+{
+	const struct ist_log_entry *body;
+	unsigned before = count_vector(&c->golden->log, c->vector);
+
+	memset(v, 0, sizeof(*v));
+	v->kind = VERDICT_PASS;
+	judge_machine(c, v);
+	judge_events(c, v);
+	body = first_of(&c->trial->log, c->vector, before);
+	if (body)
+		judge_body(ctx, c, body, v);
+	judge_guards(c->trial, v);
+	if (c->trial->end == RUN_DONE) {
+		judge_final_state(c, v);
+		judge_syscalls(c, v);
+	}
+	if (v->kind == VERDICT_PASS)
+		snprintf(v->summary, sizeof(v->summary), "pass");
+}

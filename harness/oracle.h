@@ -1,0 +1,79 @@
+/* The oracle: judges a trial's observation against the golden run and the
+ * machine state where the event was delivered. It judges data only and
+ * never touches the VM.
+ *
+ * Layers, most decisive first (the verdict is the first layer that fails;
+ * every failing field of every layer is listed):
+ *   machine:    no triple fault, #DF, other exception, hang or stray exit;
+ *   events:     the injected event's body ran exactly once;
+ *   invariants: inside that body GS base and CR3 are the kernel's, RSP is
+ *               on the vector's IST stack, DF=AC=0, no TF in the frame;
+ *               every IST guard word intact;
+ *   frame:      the interrupted context the body was given equals the vCPU
+ *               state at the delivery boundary;
+ *   state:      the workload's final registers, segments, FS/GS bases,
+ *               data and system calls equal the golden run's.
+ */
+#ifndef IST_ORACLE_H
+#define IST_ORACLE_H
+
+#include "observe.h"
+
+enum verdict_kind {
+	VERDICT_PASS,
+	VERDICT_SHUTDOWN,
+	VERDICT_DOUBLE_FAULT,
+	VERDICT_UNEXPECTED_EXCEPTION,
+	VERDICT_HANG,
+	VERDICT_STRAY_EXIT,
+	VERDICT_LOST_EVENT,
+	VERDICT_DOUBLE_HANDLED,
+	VERDICT_INVARIANT,
+	VERDICT_FRAME_MISMATCH,
+	VERDICT_STATE_MISMATCH,
+	VERDICT_HARNESS_ERROR,
+	VERDICT_KIND_COUNT,
+};
+
+struct field_diff {
+	enum verdict_kind layer;
+	char field[40];
+	uint64_t expected, observed;
+};
+
+#define VERDICT_MAX_DIFFS 48
+
+struct verdict {
+	enum verdict_kind kind;
+	char summary[160];
+	uint64_t fault_rip; /* where an unexpected exception struck, or 0 */
+	int ndiffs;
+	int dropped_diffs; /* beyond VERDICT_MAX_DIFFS */
+	struct field_diff diffs[VERDICT_MAX_DIFFS];
+};
+
+/* What the oracle knows of the guest, from its layout. */
+struct oracle_context {
+	uint64_t kernel_gs_base;
+	uint64_t kernel_cr3;
+	uint64_t ist_lo[IST_STACK_COUNT + 1], ist_hi[IST_STACK_COUNT + 1];
+};
+
+struct oracle_case {
+	const struct observation *golden;
+	const struct observation *trial;
+	/* The vCPU at the boundary where the CPU delivered the event. */
+	const struct vcpu_state *delivered;
+	uint64_t vector;   /* as the guest logs it */
+	const char *event; /* "nmi": prefixes the field names */
+	int ist_index;	   /* the IST stack its body must run on */
+};
+
+void oracle_context_init(struct oracle_context *ctx,
+			 const struct guest_layout *lay, uint64_t kernel_cr3);
+void oracle_judge(const struct oracle_context *ctx, const struct oracle_case *c,
+		  struct verdict *v);
+
+const char *verdict_name(enum verdict_kind kind);
+
+#endif

@@ -1,0 +1,55 @@
+/* Snapshots of the vCPU and of the guest's writable pages.
+ *
+ * The guest's writable memory is small and known from its linker script
+ * (__kernel_rw_*, __user_rw_*), and its page tables have Accessed/Dirty
+ * preset, so nothing outside those ranges changes while it runs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "snapshot.h"
+
+#define PAGE 4096
+
+static void copy_ranges(struct vm *vm, const struct guest_layout *lay,
+			uint8_t *buf, int to_guest)
+{
+	const uint64_t gpa[2] = {lay->kernel_rw_gpa, lay->user_rw_gpa};
+	const uint64_t len[2] = {lay->kernel_rw_len, lay->user_rw_len};
+
+	for (int r = 0; r < 2; r++) {
+		uint8_t *g = vm_mem(vm, gpa[r], len[r]);
+		for (uint64_t off = 0; off < len[r]; off += PAGE) {
+			size_t n = len[r] - off < PAGE ? len[r] - off : PAGE;
+			if (!to_guest)
+				memcpy(buf, g + off, n);
+			else if (memcmp(g + off, buf, n))
+				memcpy(g + off, buf, n);
+			buf += n;
+		}
+	}
+}
+
+int snapshot_take(struct vm *vm, const struct guest_layout *lay,
+		  struct snapshot *snap)
+{
+	snap->mem = malloc(lay->kernel_rw_len + lay->user_rw_len);
+	if (!snap->mem)
+		return -1;
+	vm_get_state(vm, &snap->state);
+	copy_ranges(vm, lay, snap->mem, 0);
+	return 0;
+}
+
+int snapshot_restore(struct vm *vm, const struct guest_layout *lay,
+		     const struct snapshot *snap)
+{
+	copy_ranges(vm, lay, snap->mem, 1);
+	return vm_set_state(vm, &snap->state);
+}
+
+void snapshot_free(struct snapshot *snap)
+{
+	free(snap->mem);
+	snap->mem = NULL;
+}

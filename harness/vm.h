@@ -1,0 +1,90 @@
+/* The virtual machine the guest runs in: one vCPU, one slot of guest memory.
+ *
+ * Everything above this interface (stepper, trial, injectors) works on
+ * struct vcpu_state and guest memory and never issues an ioctl itself, so a
+ * second back end (QEMU) can sit behind the same functions.
+ */
+#ifndef IST_VM_H
+#define IST_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+struct vm;
+
+/* Everything of the vCPU a snapshot must hold and a trial restores. */
+struct vcpu_state {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_vcpu_events events;
+	uint64_t kernel_gs_base; /* MSR_KERNEL_GS_BASE: SWAPGS's other half */
+};
+
+enum vm_exit_kind {
+	VM_EXIT_IO,	    /* an OUT; port and value below */
+	VM_EXIT_BREAKPOINT, /* a breakpoint set by vm_set_breakpoints */
+	VM_EXIT_SHUTDOWN,   /* triple fault */
+	VM_EXIT_HLT,	    /* HLT with nothing to wake it */
+	VM_EXIT_TIMEOUT,    /* the wall-clock limit of vm_run passed */
+	VM_EXIT_OTHER,	    /* anything else; detail says what */
+};
+
+struct vm_exit {
+	enum vm_exit_kind kind;
+	uint16_t port;
+	uint32_t value;
+	char detail[96];
+};
+
+/* Error classes of vm_open, so the command line can tell the user what to
+ * do: the device is missing, not accessible, or there but unusable. */
+enum vm_open_error {
+	VM_OK = 0,
+	VM_ERR_NO_DEVICE,
+	VM_ERR_PERMISSION,
+	VM_ERR_UNUSABLE,
+};
+
+/* Opens the KVM device (normally /dev/kvm) and creates a VM with mem_size
+ * bytes of guest memory at GPA 0 and one vCPU. On failure returns the class
+ * and writes a one-line reason with the fix into err. */
+enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
+			   char *err, size_t errlen);
+void vm_close(struct vm *vm);
+
+/* What runs the guest, for every report header: e.g. "kvm_pvm (software
+ * KVM back end: CPL0 guest code is emulated)". */
+const char *vm_backend(const struct vm *vm);
+/* Nonzero on the software back end whose quirks the harness works around
+ * (shared/reference/kvm-here.md). */
+int vm_is_software_backend(const struct vm *vm);
+
+/* Host pointer to guest physical memory [gpa, gpa+len), or NULL. */
+uint8_t *vm_mem(struct vm *vm, uint64_t gpa, size_t len);
+size_t vm_mem_size(const struct vm *vm);
+
+/* Reads guest virtual memory through the guest's 4-level page tables rooted
+ * at cr3. Returns -1 if any byte is unmapped. */
+int vm_read_virt(struct vm *vm, uint64_t cr3, uint64_t va, void *buf,
+		 size_t len);
+/* Guest physical address of va, or -1 when unmapped. */
+int vm_translate(struct vm *vm, uint64_t cr3, uint64_t va, uint64_t *gpa);
+
+void vm_get_state(struct vm *vm, struct vcpu_state *st);
+int vm_set_state(struct vm *vm, const struct vcpu_state *st);
+
+/* Arms execute breakpoints at up to 4 addresses (n = 0 disarms all and
+ * turns guest debugging off). */
+int vm_set_breakpoints(struct vm *vm, const uint64_t *addrs, int n);
+
+/* Makes an NMI pending, as the local APIC would: the CPU delivers it at the
+ * next boundary where NMIs are not blocked. */
+int vm_pend_nmi(struct vm *vm);
+
+/* Runs until the next exit or timeout_ms of wall-clock time. Returns 0, or
+ * -1 with exit->detail set when KVM itself failed. */
+int vm_run(struct vm *vm, unsigned timeout_ms, struct vm_exit *exit);
+
+#endif
