@@ -7,6 +7,22 @@
 
 #include "ist_abi.h"
 
+/* EXPECT from, to, what: boundaries in [from, to) must get verdict `what`
+ * (IST_EXPECT_*); every other boundary must pass. Kept in a non-allocated
+ * section: the host reads it from the ELF. */
+.macro EXPECT from, to, what
+	.pushsection .ist_expect, "", @progbits
+	.quad \from, \to, \what
+	.popsection
+.endm
+
+/* STUB_INFO "one line": what `ist-torture list` prints for the stub. */
+.macro STUB_INFO text
+	.pushsection .ist_stub, "", @progbits
+	.asciz "\text"
+	.popsection
+.endm
+
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102

@@ -87,22 +87,7 @@
 #define IST_LOG_MAX   64
 #define IST_LOG_MAGIC 0x474f4c5453494b56 /* "VKISTLOG" */
 
-#ifdef __ASSEMBLER__
-
-/* EXPECT from, to, what: boundaries in [from, to) must get verdict `what`.
- * Kept in a non-allocated section: the host reads it from the ELF. */
-.macro EXPECT from, to, what.pushsection.ist_expect, "",
-	@progbits.quad \from, \to, \what.popsection
-					   .endm
-
-					   /* STUB_INFO "one line": what
-					      `ist-torture list` prints for the
-					      stub. */
-					   .macro STUB_INFO
-						   text.pushsection.ist_stub,
-	"", @progbits.asciz "\text".popsection.endm
-
-#else
+#ifndef __ASSEMBLER__
 
 #include <stdint.h>
 
