@@ -83,6 +83,7 @@
  * boundary outside every declared range must pass. */
 #define IST_EXPECT_FAIL	    1 /* any failing verdict */
 #define IST_EXPECT_SHUTDOWN 2 /* a shutdown verdict exactly */
+#define IST_EXPECT_HANG 3 /* a hang verdict exactly */
 
 #define IST_LOG_MAX   64
 #define IST_LOG_MAGIC 0x474f4c5453494b56 /* "VKISTLOG" */

@@ -352,7 +352,7 @@ int vm_set_breakpoints(struct vm *vm, const uint64_t *addrs, int n)
 	if (n > 4)
 		return -1;
 	if (n == vm->nbp && vm->debug_on == (n > 0) &&
-	    memcmp(addrs, vm->bp, n * sizeof(*addrs)) == 0)
+	    (n == 0 || memcmp(addrs, vm->bp, n * sizeof(*addrs)) == 0))
 		return 0;
 	if (n > 0) {
 		dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
@@ -364,7 +364,8 @@ int vm_set_breakpoints(struct vm *vm, const uint64_t *addrs, int n)
 	}
 	if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg))
 		return -1;
-	memcpy(vm->bp, addrs, n * sizeof(*addrs));
+	if (n > 0)
+		memcpy(vm->bp, addrs, n * sizeof(*addrs));
 	vm->nbp = n;
 	vm->debug_on = n > 0;
 	return 0;

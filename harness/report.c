@@ -24,6 +24,8 @@ static const char *declared_name(uint64_t declared)
 		return "fail";
 	case IST_EXPECT_SHUTDOWN:
 		return "shutdown";
+	case IST_EXPECT_HANG:
+		return "hang";
 	}
 	return "?";
 }

@@ -14,6 +14,8 @@ int verdict_as_declared(enum verdict_kind kind, uint64_t declared)
 		return kind != VERDICT_PASS && kind != VERDICT_HARNESS_ERROR;
 	case IST_EXPECT_SHUTDOWN:
 		return kind == VERDICT_SHUTDOWN;
+	case IST_EXPECT_HANG:
+		return kind == VERDICT_HANG;
 	}
 	return 0;
 }

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The command line as a user meets it: every bad input gets one line on
+# stderr that says what is wrong, and the documented exit code.
+#   usage: test_cli.sh IST_TORTURE GUEST_DIR TEST_GUEST_DIR
+set -u
+bin=$1 guests=$2 test_guests=$3
+export IST_GUEST_DIR=$guests
+passed=0 failed=0
+out=$(mktemp) err=$(mktemp)
+trap 'rm -f "$out" "$err"' EXIT
+
+# check NAME WANT_CODE WANT_PATTERN ONE_LINE(1|0) -- ARGS...
+check() {
+	local name=$1 code=$2 pattern=$3 one_line=$4
+	shift 5
+	"$@" >"$out" 2>"$err"
+	local got=$? lines
+	lines=$(wc -l <"$err")
+	if [ "$got" != "$code" ]; then
+		echo "FAIL $name: exit $got, want $code"; cat "$err"; failed=$((failed + 1)); return
+	fi
+	if ! grep -qE -- "$pattern" "$out" "$err"; then
+		echo "FAIL $name: output lacks /$pattern/"; cat "$out" "$err"; failed=$((failed + 1)); return
+	fi
+	if [ "$one_line" = 1 ] && [ "$lines" != 1 ]; then
+		echo "FAIL $name: want exactly one line on stderr, got $lines"; cat "$err"; failed=$((failed + 1)); return
+	fi
+	echo "ok   $name"
+	passed=$((passed + 1))
+}
+
+check "no command" 2 "usage: ist-torture" 0 -- "$bin"
+check "--help" 0 "exit codes" 0 -- "$bin" --help
+check "unknown command" 2 "unknown command 'frobnicate'" 1 -- "$bin" frobnicate
+check "unknown option" 2 "see ist-torture --help" 0 -- "$bin" sweep --frobnicate
+check "stray argument" 2 "unexpected argument 'extra'" 1 -- "$bin" sweep extra
+check "unknown stub" 2 "unknown stub 'nosuch'; known stubs: cs-swapgs, linux" 1 -- "$bin" sweep --stub nosuch
+check "unknown event" 2 "unknown event kind 'bogus'; known: nmi" 1 -- "$bin" sweep --events bogus
+check "bad seed" 2 "--seed wants a number" 1 -- "$bin" sweep --seed abc
+check "zero timeout" 2 "--timeout-ms must be at least 1" 1 -- "$bin" sweep --timeout-ms 0
+check "no stub dir" 2 "cannot read the stub directory /nonexistent" 1 -- "$bin" list --guest-dir /nonexistent
+mkdir -p "${TMPDIR:-/tmp}/ist-empty-$$" && check "empty stub dir" 2 "no stubs \(\*\.elf\) in " 1 -- "$bin" list --guest-dir "${TMPDIR:-/tmp}/ist-empty-$$"; rmdir "${TMPDIR:-/tmp}/ist-empty-$$"
+check "list" 0 "cs-swapgs .*SWAPGS by interrupted CS" 0 -- "$bin" list
+check "missing device" 2 "/nonexistent/kvm does not exist: load the kvm_intel or kvm_amd module" 1 -- "$bin" sweep --kvm /nonexistent/kvm
+check "not a KVM device" 2 "/dev/null is not a usable KVM device" 1 -- "$bin" sweep --kvm /dev/null
+
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+	! setpriv --reuid=65534 --regid=65534 --clear-groups test -r /dev/kvm 2>/dev/null &&
+	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$bin" 2>/dev/null; then
+	check "no permission" 2 "no permission to open /dev/kvm: add your user to the 'kvm' group" 1 -- \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" sweep
+else
+	echo "skip no permission: needs root, setpriv, a /dev/kvm others cannot open, and a binary they can run"
+fi
+
+if "$bin" sweep --stub linux >"$out" 2>"$err"; then
+	check "default sweep" 0 "result: every stub got the verdicts it declares" 0 -- "$bin" sweep
+	check "report header names the back end" 0 "back end: kvm" 0 -- "$bin" sweep --stub linux
+	check "undeclared verdict exits 1" 1 "passes, but the stub declares fail" 0 -- \
+		"$bin" sweep --guest-dir "$test_guests" --stub misdeclared
+else
+	echo "skip sweeps: no usable KVM: $(head -n 1 "$err")"
+fi
+
+echo "test_cli: $passed passed, $failed failed"
+[ "$failed" = 0 ]
