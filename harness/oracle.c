@@ -7,7 +7,6 @@
 
 #define RFLAGS_TF (1ULL << 8)
 #define RFLAGS_DF (1ULL << 10)
-#define RFLAGS_RF (1ULL << 16)
 #define RFLAGS_AC (1ULL << 18)
 
 const char *verdict_name(enum verdict_kind kind)
@@ -87,8 +86,9 @@ static int expect_eq(struct verdict *v, enum verdict_kind layer,
 #define GPR_LIST(X)                                                            \
 	X(rax)                                                                 \
 	X(rbx)                                                                 \
-	X(rcx) X(rdx) X(rsi) X(rdi) X(rbp) X(r8) X(r9) X(r10) X(r11) X(r12)    \
-		X(r13) X(r14) X(r15)
+	X(rcx)                                                                 \
+	X(rdx) X(rsi) X(rdi) X(rbp) X(r8) X(r9) X(r10) X(r11) X(r12) X(r13)    \
+		X(r14) X(r15)
 
 static void judge_machine(const struct oracle_case *c, struct verdict *v)
 {
@@ -158,6 +158,10 @@ static void judge_events(const struct oracle_case *c, struct verdict *v)
 		fail_layer(
 			v, VERDICT_DOUBLE_HANDLED,
 			"the event log overflowed: handlers ran without end");
+		/* Only IST_LOG_MAX entries were kept: a body missing from
+		 * them may have run later, so "lost" cannot be told. */
+		if (seen < expected)
+			return;
 	}
 	if (seen < expected) {
 		diff(v, VERDICT_LOST_EVENT, expected, seen, "%s.bodies_run",
@@ -187,7 +191,8 @@ static void judge_body(const struct oracle_context *ctx,
 		  "the handler body ran on the wrong GS base", p, "gs_base");
 	expect_eq(v, L, ctx->kernel_cr3, e->cr3,
 		  "the handler body ran on the wrong CR3", p, "cr3");
-	if (e->rsp < lo || e->rsp >= hi) {
+	/* IST index 0 would be an event on the current stack: no range. */
+	if (c->ist_index && (e->rsp < lo || e->rsp >= hi)) {
 		diff(v, L, lo, e->rsp, "%srsp (stack [lo,hi))", p);
 		fail_layer(v, L, "the handler body is not on its IST stack");
 	}
@@ -270,7 +275,8 @@ static void judge_final_state(const struct oracle_case *c, struct verdict *v)
 		  "final.", #s);
 	FINAL_SEG(cs)
 	FINAL_SEG(ss)
-	FINAL_SEG(ds) FINAL_SEG(es) FINAL_SEG(fs) FINAL_SEG(gs)
+	FINAL_SEG(ds)
+	FINAL_SEG(es) FINAL_SEG(fs) FINAL_SEG(gs)
 #undef FINAL_SEG
 		expect_eq(v, L, g->sregs.fs.base, t->sregs.fs.base, what,
 			  "final.", "fs.base");
