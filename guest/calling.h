@@ -65,4 +65,16 @@
 	popq %rdi
 .endm
 
+/* CALL_BODY body: pt_regs around a call to body(pt_regs), for an entry
+ * whose GS and stack are already right. Expects RSP at the hardware frame
+ * and leaves it there. */
+.macro CALL_BODY body
+	pushq $-1			/* orig_ax */
+	PUSH_REGS
+	movq %rsp, %rdi
+	call \body
+	POP_REGS
+	addq $8, %rsp
+.endm
+
 #endif

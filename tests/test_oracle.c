@@ -409,6 +409,16 @@ static void test_pass(void)
 	expect_pass("golden run already had one NMI");
 }
 
+static const struct {
+	int below, ist, word;
+	const char *field, *what;
+} guards[] = {
+	{1, IST_INDEX_NMI, 3, "guard.nmi.below[3]", "NMI stack overflowed"},
+	{1, IST_INDEX_DF, 0, "guard.df.below[0]", "#DF stack overflowed"},
+	{0, IST_INDEX_MC, 7, "guard.mc.above[7]", "write above the #MC stack"},
+	{0, IST_INDEX_DB, 1, "guard.db.above[1]", "write above the #DB stack"},
+};
+
 static void test_invariants(void)
 {
 	uint64_t lo, hi;
@@ -461,25 +471,17 @@ static void test_invariants(void)
 		      "nmi.frame.rflags.TF", 0, RFLAGS_TF);
 
 	/* Guard words: index IST_INDEX_x - 1 in the observation. */
-	fixture_reset();
-	fx.trial.guard_lo_broken[IST_INDEX_NMI - 1] = 3;
-	expect_single("NMI stack overflowed", VERDICT_INVARIANT,
-		      "guard.nmi.below[3]", IST_GUARD_PATTERN, 0);
-
-	fixture_reset();
-	fx.trial.guard_lo_broken[IST_INDEX_DF - 1] = 0;
-	expect_single("#DF stack overflowed", VERDICT_INVARIANT,
-		      "guard.df.below[0]", IST_GUARD_PATTERN, 0);
-
-	fixture_reset();
-	fx.trial.guard_hi_broken[IST_INDEX_MC - 1] = 7;
-	expect_single("write above the #MC stack", VERDICT_INVARIANT,
-		      "guard.mc.above[7]", IST_GUARD_PATTERN, 0);
-
-	fixture_reset();
-	fx.trial.guard_hi_broken[IST_INDEX_DB - 1] = 1;
-	expect_single("write above the #DB stack", VERDICT_INVARIANT,
-		      "guard.db.above[1]", IST_GUARD_PATTERN, 0);
+	for (size_t i = 0; i < sizeof(guards) / sizeof(guards[0]); i++) {
+		fixture_reset();
+		if (guards[i].below)
+			fx.trial.guard_lo_broken[guards[i].ist - 1] =
+				guards[i].word;
+		else
+			fx.trial.guard_hi_broken[guards[i].ist - 1] =
+				guards[i].word;
+		expect_single(guards[i].what, VERDICT_INVARIANT,
+			      guards[i].field, IST_GUARD_PATTERN, 0);
+	}
 }
 
 struct reg_field {

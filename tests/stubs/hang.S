@@ -25,11 +25,6 @@ asm_exc_nmi:
 	jae 1f
 .Lspin:
 	jmp .Lspin
-1:	pushq $-1
-	PUSH_REGS
-	movq %rsp, %rdi
-	call exc_nmi
-	POP_REGS
-	addq $8, %rsp
+1:	CALL_BODY exc_nmi
 	iretq
 	.size asm_exc_nmi, . - asm_exc_nmi

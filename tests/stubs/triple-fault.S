@@ -25,12 +25,7 @@ asm_exc_nmi:
 	jb .Ltriple_fault
 	cmpq $entry_SYSRETQ_unsafe_stack, (%rsp)
 	jae .Ltriple_fault
-	pushq $-1
-	PUSH_REGS
-	movq %rsp, %rdi
-	call exc_nmi
-	POP_REGS
-	addq $8, %rsp
+	CALL_BODY exc_nmi
 	iretq
 .Ltriple_fault:
 	lidt empty_idt(%rip)
