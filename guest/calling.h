@@ -23,6 +23,26 @@
 	.popsection
 .endm
 
+/* HANDLES events: the event kinds (IST_EVENT_* ORed) this stub has entries
+ * for; the sweep injects only those. Without it: IST_EVENT_NMI. */
+.macro HANDLES events
+	.pushsection .ist_handles, "", @progbits
+	.quad \events
+	.popsection
+.endm
+
+/* ASSUME events, from, to, "why": the stub's design assumes none of
+ * `events` arrives at a boundary in [from, to). Schedules that break an
+ * assumption are still run; their failures are reported apart, as
+ * outside-assumptions, with `why`. */
+.macro ASSUME events, from, to, text
+	.pushsection .ist_assume, "", @progbits
+	.quad \events, \from, \to
+0:	.ascii "\text"
+	.fill IST_ASSUME_TEXT - (. - 0b), 1, 0
+	.popsection
+.endm
+
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102

@@ -83,7 +83,23 @@
  * boundary outside every declared range must pass. */
 #define IST_EXPECT_FAIL	    1 /* any failing verdict */
 #define IST_EXPECT_SHUTDOWN 2 /* a shutdown verdict exactly */
-#define IST_EXPECT_HANG 3 /* a hang verdict exactly */
+#define IST_EXPECT_HANG	    3 /* a hang verdict exactly */
+
+/* Event kinds in HANDLES and ASSUME declarations (bit = 1 << kind). */
+#define IST_EVENT_NMI 0x1
+#define IST_EVENT_DB 0x2
+#define IST_EVENT_MC 0x4
+#define IST_ASSUME_TEXT 104
+
+/* MSRs and registers the #MC and #DB bodies read. */
+#define IST_MSR_MCG_STATUS  0x17a
+#define IST_MSR_MC0_STATUS  0x401
+#define IST_MSR_MC0_ADDR    0x402
+#define IST_MSR_MC0_MISC    0x403
+#define IST_MCG_STATUS_RIPV 0x1
+#define IST_MCG_STATUS_EIPV 0x2
+#define IST_MCG_STATUS_MCIP 0x4
+#define IST_DR6_RESERVED    0xffff0ff0
 
 #define IST_LOG_MAX   64
 #define IST_LOG_MAGIC 0x474f4c5453494b56 /* "VKISTLOG" */
@@ -107,7 +123,10 @@ struct ist_log_entry {
 	uint64_t cr3;
 	uint64_t rsp;	 /* the body's own stack pointer */
 	uint64_t rflags; /* the body's own RFLAGS (DF, AC) */
-	uint64_t aux;	 /* vector-specific: error code, syscall nr, ... */
+	/* Per vector: syscall: nr; exception: error code; #DB: DR6 and DR7
+	 * as the body found them; #MC: MCG_STATUS, MC0_STATUS, MC0_ADDR,
+	 * MC0_MISC as the body found them. */
+	uint64_t aux[4];
 };
 
 struct ist_log {
@@ -118,6 +137,13 @@ struct ist_log {
 
 struct ist_expect {
 	uint64_t from, to, what;
+};
+
+/* The design assumes no event in `events` arrives at a boundary in
+ * [from, to); `text` says why (one line). */
+struct ist_assume {
+	uint64_t events, from, to;
+	char text[IST_ASSUME_TEXT];
 };
 
 struct ist_stack {

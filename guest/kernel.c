@@ -140,7 +140,8 @@ static void panic(uint64_t code)
 }
 
 static void log_event(uint64_t vector, const struct ist_pt_regs *regs,
-		      uint64_t aux)
+		      uint64_t aux0, uint64_t aux1, uint64_t aux2,
+		      uint64_t aux3)
 {
 	uint64_t n = ist_log.count++;
 	struct ist_log_entry *e;
@@ -155,19 +156,50 @@ static void log_event(uint64_t vector, const struct ist_pt_regs *regs,
 	e->cr3 = read_cr3();
 	e->rsp = read_rsp();
 	e->rflags = read_rflags();
-	e->aux = aux;
+	e->aux[0] = aux0;
+	e->aux[1] = aux1;
+	e->aux[2] = aux2;
+	e->aux[3] = aux3;
 }
 
 /* --- handler bodies, called by the stubs with a complete pt_regs --- */
 
 void exc_nmi(struct ist_pt_regs *regs)
 {
-	log_event(IST_VEC_NMI, regs, 0);
+	log_event(IST_VEC_NMI, regs, 0, 0, 0, 0);
+}
+
+/* Like Linux's exc_debug: take DR7 down first, so no breakpoint fires
+ * while the handler runs, and clear DR6 for the next #DB. DR7 stays down:
+ * a breakpoint the harness arms is meant to fire once. */
+void exc_debug(struct ist_pt_regs *regs)
+{
+	uint64_t dr6, dr7;
+
+	__asm__ volatile("mov %%dr7, %0" : "=r"(dr7));
+	__asm__ volatile("mov %0, %%dr7" ::"r"(0UL));
+	__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+	__asm__ volatile("mov %0, %%dr6" ::"r"((uint64_t)IST_DR6_RESERVED));
+	log_event(IST_VEC_DB, regs, dr6, dr7, 0, 0);
+}
+
+/* Like Linux's do_machine_check for a recoverable error: read the bank,
+ * clear it, and clear MCG_STATUS (and so MCIP) last. Until then a second
+ * #MC shuts the machine down. */
+void exc_machine_check(struct ist_pt_regs *regs)
+{
+	uint64_t mcg = rdmsr(IST_MSR_MCG_STATUS);
+	uint64_t status = rdmsr(IST_MSR_MC0_STATUS);
+
+	log_event(IST_VEC_MC, regs, mcg, status, rdmsr(IST_MSR_MC0_ADDR),
+		  rdmsr(IST_MSR_MC0_MISC));
+	wrmsr(IST_MSR_MC0_STATUS, 0);
+	wrmsr(IST_MSR_MCG_STATUS, 0);
 }
 
 void exception_body(struct ist_pt_regs *regs, uint64_t vector)
 {
-	log_event(vector, regs, regs->orig_ax);
+	log_event(vector, regs, regs->orig_ax, 0, 0, 0);
 	panic(vector);
 }
 
@@ -181,7 +213,7 @@ void do_syscall(struct ist_pt_regs *regs)
 {
 	uint64_t nr = regs->orig_ax;
 
-	log_event(IST_VEC_SYSCALL, regs, nr);
+	log_event(IST_VEC_SYSCALL, regs, nr, 0, 0, 0);
 	switch (nr) {
 	case IST_SYS_GETPID:
 		regs->rax = 7;

@@ -32,6 +32,28 @@ static int va_to_pa(const struct guest_image *img, uint64_t va, uint64_t *pa)
 	return -1;
 }
 
+/* Copies a declaration section of fixed-size records (EXPECT, ASSUME). */
+static int read_table(const struct guest_image *img, const char *name,
+		      void *out, size_t record, int max, int *n, char *err,
+		      size_t errlen)
+{
+	const struct guest_section *sec = image_section(img, name);
+
+	*n = 0;
+	if (!sec || !sec->data)
+		return 0;
+	if (sec->size % record || sec->size / record > (size_t)max) {
+		snprintf(err, errlen,
+			 "%s: %s is malformed (%zu bytes; at most %d records "
+			 "of %zu bytes)",
+			 img->path, name, (size_t)sec->size, max, record);
+		return -1;
+	}
+	memcpy(out, sec->data, sec->size);
+	*n = (int)(sec->size / record);
+	return 0;
+}
+
 struct needed_symbol {
 	const char *name;
 	uint64_t *va;
@@ -101,21 +123,19 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 			lay->entry_points[lay->nentry_points++] = a;
 	}
 
-	sec = image_section(img, ".ist_expect");
-	if (sec && sec->data) {
-		size_t n = sec->size / sizeof(struct ist_expect);
-		if (n > GUEST_MAX_EXPECTS ||
-		    sec->size % sizeof(struct ist_expect)) {
-			snprintf(err, errlen,
-				 "%s: .ist_expect is malformed (%zu bytes; at "
-				 "most %d EXPECT lines of 24 bytes)",
-				 img->path, (size_t)sec->size,
-				 GUEST_MAX_EXPECTS);
-			return -1;
-		}
-		memcpy(lay->expects, sec->data, n * sizeof(struct ist_expect));
-		lay->nexpects = (int)n;
-	}
+	if (read_table(img, ".ist_expect", lay->expects,
+		       sizeof(struct ist_expect), GUEST_MAX_EXPECTS,
+		       &lay->nexpects, err, errlen) ||
+	    read_table(img, ".ist_assume", lay->assumes,
+		       sizeof(struct ist_assume), GUEST_MAX_EXPECTS,
+		       &lay->nassumes, err, errlen))
+		return -1;
+	for (int i = 0; i < lay->nassumes; i++)
+		lay->assumes[i].text[IST_ASSUME_TEXT - 1] = 0;
+	lay->handles = IST_EVENT_NMI;
+	sec = image_section(img, ".ist_handles");
+	if (sec && sec->data && sec->size == 8)
+		memcpy(&lay->handles, sec->data, 8);
 	sec = image_section(img, ".ist_stub");
 	lay->info = "";
 	if (sec && sec->data && sec->size > 0 && sec->data[sec->size - 1] == 0)
@@ -154,7 +174,7 @@ int guest_boot(struct vm *vm, const struct guest_image *img,
 	st.sregs.gdt.limit = 0x3f;
 	st.sregs.cr3 = lay->boot_cr3;
 	st.sregs.cr0 = 0x80050033; /* PG, AM, WP, NE, ET, MP, PE */
-	st.sregs.cr4 = 0x6a0;	   /* PAE, MCE, OSFXSR, OSXMMEXCPT */
+	st.sregs.cr4 = 0x660;	   /* PAE, MCE, OSFXSR, OSXMMEXCPT */
 	st.sregs.efer = 0x500;	   /* LME, LMA; the guest sets SCE */
 	memset(&st.events, 0, sizeof(st.events));
 	st.kernel_gs_base = 0;
@@ -169,6 +189,16 @@ void guest_ist_stack_range(const struct guest_layout *lay, int index,
 
 	*lo = base + offsetof(struct ist_stack, stack);
 	*hi = *lo + IST_STACK_SIZE;
+}
+
+const struct ist_assume *guest_assumption_broken(const struct guest_layout *lay,
+						 uint64_t event, uint64_t addr)
+{
+	for (int i = 0; i < lay->nassumes; i++)
+		if ((lay->assumes[i].events & event) &&
+		    addr >= lay->assumes[i].from && addr < lay->assumes[i].to)
+			return &lay->assumes[i];
+	return NULL;
 }
 
 uint64_t guest_expectation(const struct guest_layout *lay, uint64_t addr)

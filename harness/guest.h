@@ -32,6 +32,9 @@ struct guest_layout {
 	uint64_t user_rw_gpa, user_rw_len;
 	struct ist_expect expects[GUEST_MAX_EXPECTS];
 	int nexpects;
+	uint64_t handles; /* IST_EVENT_* the stub has entries for */
+	struct ist_assume assumes[GUEST_MAX_EXPECTS];
+	int nassumes;
 	const char *info; /* the stub's STUB_INFO line, or "" */
 };
 
@@ -57,5 +60,10 @@ void guest_ist_stack_range(const struct guest_layout *lay, int index,
 
 /* What the stub declares for a boundary: 0 (must pass) or IST_EXPECT_*. */
 uint64_t guest_expectation(const struct guest_layout *lay, uint64_t addr);
+
+/* The assumption an event of kind bit `event` (IST_EVENT_*) at addr breaks,
+ * or NULL. */
+const struct ist_assume *guest_assumption_broken(const struct guest_layout *lay,
+						 uint64_t event, uint64_t addr);
 
 #endif

@@ -18,9 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../guest/ist_abi.h"
 #include "vm.h"
 
 #define MSR_KERNEL_GS_BASE 0xc0000102
+#define MCE_BANKS	   1
 #define SYNC_SETS	   (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
 
 struct vm {
@@ -84,6 +86,32 @@ static int set_cpuid(struct vm *vm)
 		rc = ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c);
 	free(c);
 	return rc;
+}
+
+/* #DB with a DR6 payload, and machine checks in one bank. */
+static int enable_event_caps(struct vm *vm, char *err, size_t errlen)
+{
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_EXCEPTION_PAYLOAD,
+				     .args = {1}};
+	uint64_t mcg_cap;
+
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap)) {
+		snprintf(err, errlen,
+			 "KVM lacks KVM_CAP_EXCEPTION_PAYLOAD (needed to "
+			 "inject #DB): %s",
+			 strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->kvm_fd, KVM_X86_GET_MCE_CAP_SUPPORTED, &mcg_cap))
+		mcg_cap = 0;
+	mcg_cap = (mcg_cap & ~0xffULL) | MCE_BANKS;
+	if (ioctl(vm->vcpu_fd, KVM_X86_SETUP_MCE, &mcg_cap)) {
+		snprintf(err, errlen,
+			 "KVM_X86_SETUP_MCE failed (needed to inject #MC): %s",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static int setup_timer(struct vm *vm)
@@ -203,6 +231,8 @@ enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 			 strerror(errno));
 		goto unusable;
 	}
+	if (enable_event_caps(vm, err, errlen))
+		goto unusable;
 	if (setup_timer(vm)) {
 		snprintf(err, errlen, "cannot create the trial timer: %s",
 			 strerror(errno));
@@ -311,19 +341,40 @@ int vm_read_virt(struct vm *vm, uint64_t cr3, uint64_t va, void *buf,
 	return 0;
 }
 
-static int kernel_gs_base_io(struct vm *vm, uint64_t *value, int set)
+/* The MSRs a snapshot holds, in one KVM_{GET,SET}_MSRS each way. */
+static const uint32_t state_msrs[] = {
+	MSR_KERNEL_GS_BASE, IST_MSR_MCG_STATUS, IST_MSR_MC0_STATUS,
+	IST_MSR_MC0_ADDR,   IST_MSR_MC0_MISC,
+};
+#define NSTATE_MSRS (sizeof(state_msrs) / sizeof(state_msrs[0]))
+
+static uint64_t *state_msr_slot(struct vcpu_state *st, size_t i)
+{
+	uint64_t *slots[NSTATE_MSRS] = {&st->kernel_gs_base, &st->mcg_status,
+					&st->mc0_status, &st->mc0_addr,
+					&st->mc0_misc};
+	return slots[i];
+}
+
+static int state_msrs_io(struct vm *vm, struct vcpu_state *st, int set)
 {
 	struct {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = {.hdr.nmsrs = 1, .e.index = MSR_KERNEL_GS_BASE};
+		struct kvm_msr_entry e[NSTATE_MSRS];
+	} m;
 
-	if (set)
-		m.e.data = *value;
-	if (ioctl(vm->vcpu_fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &m) != 1)
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = NSTATE_MSRS;
+	for (size_t i = 0; i < NSTATE_MSRS; i++) {
+		m.e[i].index = state_msrs[i];
+		if (set)
+			m.e[i].data = *state_msr_slot(st, i);
+	}
+	if (ioctl(vm->vcpu_fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &m) !=
+	    (int)NSTATE_MSRS)
 		return -1;
-	if (!set)
-		*value = m.e.data;
+	for (size_t i = 0; !set && i < NSTATE_MSRS; i++)
+		*state_msr_slot(st, i) = m.e[i].data;
 	return 0;
 }
 
@@ -332,8 +383,10 @@ void vm_get_state(struct vm *vm, struct vcpu_state *st)
 	st->regs = vm->run->s.regs.regs;
 	st->sregs = vm->run->s.regs.sregs;
 	st->events = vm->run->s.regs.events;
-	if (kernel_gs_base_io(vm, &st->kernel_gs_base, 0))
-		st->kernel_gs_base = 0;
+	if (ioctl(vm->vcpu_fd, KVM_GET_DEBUGREGS, &st->debugregs))
+		memset(&st->debugregs, 0, sizeof(st->debugregs));
+	if (state_msrs_io(vm, st, 0))
+		st->kernel_gs_base = st->mcg_status = 0;
 }
 
 int vm_set_state(struct vm *vm, const struct vcpu_state *st)
@@ -342,7 +395,67 @@ int vm_set_state(struct vm *vm, const struct vcpu_state *st)
 	vm->run->s.regs.sregs = st->sregs;
 	vm->run->s.regs.events = st->events;
 	vm->run->kvm_dirty_regs |= SYNC_SETS;
-	return kernel_gs_base_io(vm, (uint64_t *)&st->kernel_gs_base, 1);
+	if (vm_set_guest_debugregs(vm, &st->debugregs))
+		return -1;
+	return state_msrs_io(vm, (struct vcpu_state *)st, 1);
+}
+
+int vm_set_guest_debugregs(struct vm *vm, const struct kvm_debugregs *dr)
+{
+	struct kvm_debugregs d = *dr;
+
+	d.flags = 0;
+	return ioctl(vm->vcpu_fd, KVM_SET_DEBUGREGS, &d) ? -1 : 0;
+}
+
+int vm_pend_debug_exception(struct vm *vm, uint64_t dr6_payload)
+{
+	struct kvm_vcpu_events *ev = &vm->run->s.regs.events;
+
+	ev->exception.pending = 1;
+	ev->exception.injected = 0;
+	ev->exception.nr = 1;
+	ev->exception.has_error_code = 0;
+	ev->exception_has_payload = 1;
+	ev->exception_payload = dr6_payload;
+	ev->flags |= KVM_VCPUEVENT_VALID_PAYLOAD;
+	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
+	return 0;
+}
+
+static int flush_sync_regs(struct vm *vm)
+{
+	struct kvm_run *run = vm->run;
+
+	if ((run->kvm_dirty_regs & KVM_SYNC_X86_REGS) &&
+	    ioctl(vm->vcpu_fd, KVM_SET_REGS, &run->s.regs.regs))
+		return -1;
+	if ((run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) &&
+	    ioctl(vm->vcpu_fd, KVM_SET_SREGS, &run->s.regs.sregs))
+		return -1;
+	if ((run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS) &&
+	    ioctl(vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &run->s.regs.events))
+		return -1;
+	run->kvm_dirty_regs = 0;
+	return 0;
+}
+
+int vm_signal_mce(struct vm *vm, const struct vm_mce *mce)
+{
+	struct kvm_x86_mce m = {
+		.status = mce->status,
+		.addr = mce->addr,
+		.misc = mce->misc,
+		.mcg_status = mce->mcg_status,
+		.bank = 0,
+	};
+
+	/* KVM_X86_SET_MCE acts at once, on the vCPU as it is now: the
+	 * restored state still waiting in kvm_run must land first, or it
+	 * would be applied over the #MC the call queues. */
+	if (flush_sync_regs(vm))
+		return -1;
+	return ioctl(vm->vcpu_fd, KVM_X86_SET_MCE, &m) ? -1 : 0;
 }
 
 int vm_set_breakpoints(struct vm *vm, const uint64_t *addrs, int n)

@@ -87,8 +87,9 @@ static int expect_eq(struct verdict *v, enum verdict_kind layer,
 	X(rax)                                                                 \
 	X(rbx)                                                                 \
 	X(rcx)                                                                 \
-	X(rdx) X(rsi) X(rdi) X(rbp) X(r8) X(r9) X(r10) X(r11) X(r12) X(r13)    \
-		X(r14) X(r15)
+	X(rdx)                                                                 \
+	X(rsi) X(rdi) X(rbp) X(r8) X(r9) X(r10) X(r11) X(r12) X(r13) X(r14)    \
+		X(r15)
 
 static void judge_machine(const struct oracle_case *c, struct verdict *v)
 {
@@ -276,7 +277,8 @@ static void judge_final_state(const struct oracle_case *c, struct verdict *v)
 	FINAL_SEG(cs)
 	FINAL_SEG(ss)
 	FINAL_SEG(ds)
-	FINAL_SEG(es) FINAL_SEG(fs) FINAL_SEG(gs)
+	FINAL_SEG(es)
+	FINAL_SEG(fs) FINAL_SEG(gs)
 #undef FINAL_SEG
 		expect_eq(v, L, g->sregs.fs.base, t->sregs.fs.base, what,
 			  "final.", "fs.base");

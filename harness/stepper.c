@@ -97,7 +97,7 @@ static void describe_stop(struct vm *vm, const struct guest_image *img,
 			 "%s (error code 0x%llx)",
 			 ex->value,
 			 image_format_addr(img, e->regs.rip, at, sizeof(at)),
-			 (unsigned long long)e->aux);
+			 (unsigned long long)e->aux[0]);
 	} else if (ex->kind == VM_EXIT_IO && ex->port == IST_PORT_PANIC)
 		snprintf(buf, len, "the guest kernel panicked on vector %u",
 			 ex->value);

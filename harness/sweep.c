@@ -20,16 +20,6 @@ int verdict_as_declared(enum verdict_kind kind, uint64_t declared)
 	return 0;
 }
 
-static int ist_index_of(enum event_kind kind)
-{
-	switch (kind) {
-	case EVENT_NMI:
-		return IST_INDEX_NMI;
-	default:
-		return 0;
-	}
-}
-
 static void run_trials(struct vm *vm, const struct sweep_options *opt,
 		       struct stub_sweep *s, int *harness_error)
 {
@@ -45,7 +35,7 @@ static void run_trials(struct vm *vm, const struct sweep_options *opt,
 		const struct boundary *b = &s->golden.b[i];
 		for (int k = 0; k < EVENT_KIND_COUNT; k++) {
 			const struct injector *inj = injector_for(k);
-			struct injection injection = {.kind = k};
+			struct injection injection;
 			struct trial_record *r;
 			struct oracle_case c = {
 				.golden = &s->golden.final,
@@ -53,11 +43,13 @@ static void run_trials(struct vm *vm, const struct sweep_options *opt,
 				.delivered = &b->snap.state,
 				.vector = inj->vector,
 				.event = inj->name,
-				.ist_index = ist_index_of(k),
+				.ist_index = inj->ist_index,
 			};
 
-			if (!(opt->events & (1u << k)))
+			/* Only events the stub has entries for. */
+			if (!(opt->events & s->lay.handles & (1u << k)))
 				continue;
+			injection_default(&injection, k);
 			r = &s->trials[s->ntrials++];
 			r->boundary = i;
 			r->event = k;

@@ -9,7 +9,8 @@ int trial_run(struct vm *vm, const struct guest_layout *lay,
 	const struct injector *injector = injector_for(inj->kind);
 
 	if (!injector || vm_set_breakpoints(vm, NULL, 0) ||
-	    snapshot_restore(vm, lay, &at->snap) || injector->inject(vm, inj))
+	    snapshot_restore(vm, lay, &at->snap) ||
+	    injector->inject(vm, inj, &at->snap.state))
 		return -1;
 	return run_to_completion(vm, lay, timeout_ms, obs);
 }

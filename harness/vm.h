@@ -18,8 +18,18 @@ struct vm;
 struct vcpu_state {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	struct kvm_vcpu_events events;
+	struct kvm_vcpu_events events;	/* shadow, nmi.masked, pending events */
+	struct kvm_debugregs debugregs; /* the guest's own DR0-3, DR6, DR7 */
 	uint64_t kernel_gs_base; /* MSR_KERNEL_GS_BASE: SWAPGS's other half */
+	uint64_t mcg_status;	 /* MCIP decides what a #MC does */
+	uint64_t mc0_status, mc0_addr, mc0_misc; /* machine-check bank 0 */
+};
+
+/* One machine-check event for bank 0, as KVM_X86_SET_MCE takes it. */
+struct vm_mce {
+	uint64_t status; /* MC0_STATUS: VAL, UC, EN, ADDRV, MISCV, PCC, ... */
+	uint64_t addr, misc;
+	uint64_t mcg_status; /* MCIP, RIPV, EIPV */
 };
 
 enum vm_exit_kind {
@@ -82,6 +92,18 @@ int vm_set_breakpoints(struct vm *vm, const uint64_t *addrs, int n);
 /* Makes an NMI pending, as the local APIC would: the CPU delivers it at the
  * next boundary where NMIs are not blocked. */
 int vm_pend_nmi(struct vm *vm);
+
+/* Makes a #DB pending as an exception whose payload (KVM_CAP_EXCEPTION_
+ * PAYLOAD) is the DR6 bits its cause sets; delivery writes them to DR6. */
+int vm_pend_debug_exception(struct vm *vm, uint64_t dr6_payload);
+
+/* Signals a machine check in bank 0 (KVM_X86_SET_MCE). An uncorrected one
+ * is delivered as #MC, or shuts the machine down while MCIP is set; a
+ * corrected one only fills the bank. */
+int vm_signal_mce(struct vm *vm, const struct vm_mce *mce);
+
+/* The guest's debug registers take effect at the next run. */
+int vm_set_guest_debugregs(struct vm *vm, const struct kvm_debugregs *dr);
 
 /* Runs until the next exit or timeout_ms of wall-clock time. Returns 0, or
  * -1 with exit->detail set when KVM itself failed. */

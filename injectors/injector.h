@@ -10,18 +10,50 @@
 
 enum event_kind {
 	EVENT_NMI,
+	EVENT_DB,
+	EVENT_MC,
 	EVENT_KIND_COUNT,
+};
+
+/* What raised a #DB: the architecture allows each only where it can exist
+ * (model.c), and the cause decides the DR6 bits. */
+enum db_cause {
+	DB_INSN_BREAKPOINT, /* DR0-3 execute breakpoint on this instruction */
+	DB_SINGLE_STEP,	    /* trap after an instruction that ran with TF=1 */
+	DB_DATA_BREAKPOINT, /* trap after an access the previous insn made */
+};
+
+/* How a #DB is raised: an exception injected with its DR6 payload, or the
+ * guest's own debug registers armed so the CPU raises it. */
+enum db_method {
+	DB_BY_PAYLOAD,
+	DB_BY_GUEST_DR,
 };
 
 struct injection {
 	enum event_kind kind;
+	/* #DB */
+	enum db_cause db_cause;
+	enum db_method db_method;
+	int db_breakpoint; /* which of DR0-3 (B0-B3 in DR6) */
+	/* #MC: bank 0 and MCG_STATUS as the schedule chose them */
+	uint64_t mc_status, mc_addr, mc_misc, mcg_status;
 };
+
+/* The injection an event kind gets when the schedule says nothing more: a
+ * #DB from an instruction breakpoint in DR0, by payload; an uncorrected,
+ * restartable #MC (RIPV, EIPV). */
+void injection_default(struct injection *inj, enum event_kind kind);
 
 struct injector {
 	const char *name; /* as on the command line: "nmi" */
 	enum event_kind kind;
 	uint8_t vector; /* what the guest's log records for it */
-	int (*inject)(struct vm *vm, const struct injection *inj);
+	int ist_index;	/* the IST stack its gate uses (IST_INDEX_*) */
+	/* Makes the event pending on a vCPU just restored to the boundary
+	 * whose state is `at`. */
+	int (*inject)(struct vm *vm, const struct injection *inj,
+		      const struct vcpu_state *at);
 };
 
 /* NULL when there is no injector by that name. */

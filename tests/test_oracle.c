@@ -155,7 +155,7 @@ static struct ist_log_entry syscall_entry(unsigned k)
 	e.cr3 = KERNEL_CR3;
 	e.rsp = 0xffffffff80008f00ull;
 	e.rflags = 0x2;
-	e.aux = e.regs.orig_ax;
+	e.aux[0] = e.regs.orig_ax;
 	return e;
 }
 

@@ -1,0 +1,52 @@
+/* #DB, two ways:
+ *  - by payload: an exception made pending with the DR6 bits its cause sets
+ *    (KVM_CAP_EXCEPTION_PAYLOAD); KVM writes them to DR6 on delivery.
+ *    Never exception.injected: KVM ignores the payload then.
+ *  - by the guest's own debug registers: an execute breakpoint in DRn at the
+ *    boundary, so the CPU itself raises the fault. On kvm_pvm these fire at
+ *    CPL0 only (shared/reference/kvm-here.md).
+ * Which causes can exist at a boundary is the model's business. */
+#include "../harness/model.h"
+#include "injector.h"
+
+static uint64_t dr6_for(const struct injection *inj)
+{
+	switch (inj->db_cause) {
+	case DB_SINGLE_STEP:
+		return DR6_BS;
+	case DB_INSN_BREAKPOINT:
+	case DB_DATA_BREAKPOINT:
+	default:
+		return 1ULL << (inj->db_breakpoint & 3);
+	}
+}
+
+static int arm_guest_breakpoint(struct vm *vm, const struct injection *inj,
+				uint64_t rip)
+{
+	struct kvm_debugregs dr = {0};
+	int n = inj->db_breakpoint & 3;
+
+	dr.db[n] = rip;
+	dr.dr6 = IST_DR6_RESERVED;
+	/* Ln enable, RW=00 (execute), LEN=00; bit 10 reads as one. */
+	dr.dr7 = 0x400 | (1ULL << (2 * n));
+	return vm_set_guest_debugregs(vm, &dr);
+}
+
+static int inject_db(struct vm *vm, const struct injection *inj,
+		     const struct vcpu_state *at)
+{
+	if (inj->db_method == DB_BY_GUEST_DR &&
+	    inj->db_cause == DB_INSN_BREAKPOINT)
+		return arm_guest_breakpoint(vm, inj, at->regs.rip);
+	return vm_pend_debug_exception(vm, dr6_for(inj));
+}
+
+const struct injector db_injector = {
+	.name = "db",
+	.kind = EVENT_DB,
+	.vector = IST_VEC_DB,
+	.ist_index = IST_INDEX_DB,
+	.inject = inject_db,
+};
