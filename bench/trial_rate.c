@@ -52,6 +52,39 @@ static double exit_loop_us(struct vm *vm, const struct vcpu_state *booted,
 	return (now_us() - t0) / EXITS;
 }
 
+/* Schedules per second of a whole sweep at one depth (traces recorded
+ * after each delivered event included), for one stub. */
+static double sweep_rate(struct vm *vm, const char *path, const char *stub,
+			 int depth, size_t *schedules)
+{
+	struct sweep_options opt = {.seed = 1,
+				    .timeout_ms = TRIAL_TIMEOUT_MS,
+				    .depth = depth,
+				    .db_method = DB_BY_PAYLOAD};
+	struct depth_counts t;
+	struct stub_sweep s;
+	double t0;
+	int herr;
+
+	for (int d = 0; d < SCHEDULE_MAX_DEPTH; d++)
+		opt.events[d] = (1u << EVENT_KIND_COUNT) - 1;
+	/* Depth 3 over every boundary is millions of schedules: narrow the
+	 * first injection to one execution of one symbol's boundaries. */
+	if (depth > 1) {
+		opt.at = "entry_SYSCALL_64_after_hwframe";
+		opt.exec = 1;
+	}
+	t0 = now_us();
+	if (sweep_stub(vm, stub, path, &opt, &s, &herr)) {
+		fprintf(stderr, "trial_rate: %s\n", s.error);
+		exit(2);
+	}
+	t = sweep_totals(&s);
+	*schedules = t.schedules;
+	stub_sweep_free(&s);
+	return t.schedules / ((now_us() - t0) / 1e6);
+}
+
 int main(int argc, char **argv)
 {
 	/* out %al,$0x80; jmp back */
@@ -62,18 +95,15 @@ int main(int argc, char **argv)
 					    0x80, 0xeb, 0xf3};
 	const char *stub = argc > 1 ? argv[1] : "linux";
 	int rounds = argc > 2 ? atoi(argv[2]) : 20;
-	struct sweep_options opt = {.seed = 1,
-				    .timeout_ms = TRIAL_TIMEOUT_MS,
-				    .events = 1u << EVENT_NMI};
-	struct injection nmi = {.kind = EVENT_NMI};
-	struct oracle_context ctx;
-	struct vcpu_state booted;
+	struct injection nmi;
 	struct observation obs;
-	struct stub_sweep s;
+	struct golden g;
+	struct guest_image img;
+	struct guest_layout lay;
+	struct vcpu_state booted;
 	double rt, insn, t0, trial;
 	char path[512], err[400];
 	struct vm *vm;
-	int herr;
 	size_t n = 0;
 
 	if (vm_open("/dev/kvm", IST_GUEST_MEM_SIZE, &vm, err, sizeof(err))) {
@@ -81,35 +111,25 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/%s.elf", IST_DEFAULT_GUEST_DIR, stub);
-	if (sweep_stub(vm, stub, path, &opt, &s, &herr)) {
-		fprintf(stderr, "trial_rate: %s\n", s.error);
+	if (image_load(path, &img, err, sizeof(err)) ||
+	    guest_layout_read(&img, &lay, err, sizeof(err)) ||
+	    golden_run(vm, &img, &lay, 1, &g, err, sizeof(err))) {
+		fprintf(stderr, "trial_rate: %s\n", err);
 		return 2;
 	}
-	booted = s.golden.b[0].snap.state;
+	booted = g.trace.b[0].snap.state;
 
 	rt = exit_loop_us(vm, &booted, round_trip, sizeof(round_trip));
 	insn = (exit_loop_us(vm, &booted, countdown, sizeof(countdown)) - rt) /
-	       2001.0;
+	       2002.0;
 
-	oracle_context_init(&ctx, &s.lay, s.lay.boot_cr3);
-	observation_init(&obs, &s.lay);
+	injection_default(&nmi, EVENT_NMI);
+	observation_init(&obs, &lay);
 	t0 = now_us();
-	for (int r = 0; r < rounds; r++) {
-		for (size_t i = 0; i < s.golden.n; i++, n++) {
-			struct verdict v;
-			struct oracle_case c = {
-				.golden = &s.golden.final,
-				.trial = &obs,
-				.delivered = &s.golden.b[i].snap.state,
-				.vector = IST_VEC_NMI,
-				.event = "nmi",
-				.ist_index = IST_INDEX_NMI,
-			};
-			trial_run(vm, &s.lay, &s.golden.b[i], &nmi,
-				  TRIAL_TIMEOUT_MS, &obs);
-			oracle_judge(&ctx, &c, &v);
-		}
-	}
+	for (int r = 0; r < rounds; r++)
+		for (size_t i = 0; i < g.trace.n; i++, n++)
+			trial_run(vm, &img, &lay, &g.trace.b[i], &nmi,
+				  TRIAL_TIMEOUT_MS, &obs, err, sizeof(err));
 	trial = (now_us() - t0) / n;
 
 	printf("back end:              %s\n", vm_backend(vm));
@@ -119,13 +139,24 @@ int main(int argc, char **argv)
 	printf("CPL0 instruction:      %8.3f us  (2000-instruction "
 	       "countdown)\n",
 	       insn);
-	printf("trial (%s, nmi):   %8.2f us  (%zu trials over %zu "
-	       "boundaries)\n",
-	       stub, trial, n, s.golden.n);
+	printf("trial (%s, nmi):   %8.2f us  (%zu trials over %zu boundaries; "
+	       "restore, inject, gate check, run, observe)\n",
+	       stub, trial, n, g.trace.n);
 	printf("trial / round trip:    %8.1f\n", trial / rt);
-	printf("trial rate:            %8.0f trials/s\n", 1e6 / trial);
+	for (int d = 1; d <= 3; d++) {
+		size_t count;
+		double rate = sweep_rate(vm, path, stub, d, &count);
+		printf("depth %d sweep:         %8.0f schedules/s  (%zu "
+		       "schedules, nmi,db,mc%s; = %.1f round trips each)\n",
+		       d, rate, count,
+		       d > 1 ? ", first injection in "
+			       "entry_SYSCALL_64_after_hwframe #1"
+			     : "",
+		       1e6 / rate / rt);
+	}
 	observation_free(&obs);
-	stub_sweep_free(&s);
+	golden_free(&g);
+	image_free(&img);
 	vm_close(vm);
 	return 0;
 }

@@ -16,6 +16,15 @@
 	.popsection
 .endm
 
+/* EXPECT_REENTRY what: every schedule in which an event enters an IST stack
+ * whose handler is still running (the same stack, before that handler's
+ * IRET) must get `what`; the design does not protect against it. */
+.macro EXPECT_REENTRY what
+	.pushsection .ist_expect_reentry, "", @progbits
+	.quad \what
+	.popsection
+.endm
+
 /* STUB_INFO "one line": what `ist-torture list` prints for the stub. */
 .macro STUB_INFO text
 	.pushsection .ist_stub, "", @progbits

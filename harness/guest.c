@@ -54,6 +54,16 @@ static int read_table(const struct guest_image *img, const char *name,
 	return 0;
 }
 
+/* A declaration that is one quad (HANDLES, EXPECT_REENTRY). */
+static void read_quad(const struct guest_image *img, const char *name,
+		      uint64_t *out)
+{
+	const struct guest_section *sec = image_section(img, name);
+
+	if (sec && sec->data && sec->size == 8)
+		memcpy(out, sec->data, 8);
+}
+
 struct needed_symbol {
 	const char *name;
 	uint64_t *va;
@@ -77,8 +87,11 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 		{"__user_rw_start", &urw_start},
 		{"__user_rw_end", &urw_end},
 	};
-	static const char *const gates[] = {"asm_exc_nmi", "asm_exc_debug",
-					    "asm_exc_machine_check"};
+	struct needed_symbol gates[] = {
+		{"asm_exc_nmi", &lay->gate_nmi},
+		{"asm_exc_debug", &lay->gate_db},
+		{"asm_exc_machine_check", &lay->gate_mc},
+	};
 
 	memset(lay, 0, sizeof(*lay));
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
@@ -117,10 +130,10 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 
 	lay->entry_points[lay->nentry_points++] = lay->entry_syscall;
 	for (size_t i = 0; i < sizeof(gates) / sizeof(gates[0]); i++) {
-		uint64_t a;
-		if (image_symbol_addr(img, gates[i], &a) == 0 &&
-		    guest_in_entry_text(lay, a))
-			lay->entry_points[lay->nentry_points++] = a;
+		if (image_symbol_addr(img, gates[i].name, gates[i].va))
+			*gates[i].va = 0;
+		else if (guest_in_entry_text(lay, *gates[i].va))
+			lay->entry_points[lay->nentry_points++] = *gates[i].va;
 	}
 
 	if (read_table(img, ".ist_expect", lay->expects,
@@ -133,9 +146,8 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 	for (int i = 0; i < lay->nassumes; i++)
 		lay->assumes[i].text[IST_ASSUME_TEXT - 1] = 0;
 	lay->handles = IST_EVENT_NMI;
-	sec = image_section(img, ".ist_handles");
-	if (sec && sec->data && sec->size == 8)
-		memcpy(&lay->handles, sec->data, 8);
+	read_quad(img, ".ist_handles", &lay->handles);
+	read_quad(img, ".ist_expect_reentry", &lay->expect_reentry);
 	sec = image_section(img, ".ist_stub");
 	lay->info = "";
 	if (sec && sec->data && sec->size > 0 && sec->data[sec->size - 1] == 0)
@@ -179,6 +191,19 @@ int guest_boot(struct vm *vm, const struct guest_image *img,
 	memset(&st.events, 0, sizeof(st.events));
 	st.kernel_gs_base = 0;
 	return vm_set_state(vm, &st);
+}
+
+uint64_t guest_gate(const struct guest_layout *lay, uint64_t vector)
+{
+	switch (vector) {
+	case IST_VEC_NMI:
+		return lay->gate_nmi;
+	case IST_VEC_DB:
+		return lay->gate_db;
+	case IST_VEC_MC:
+		return lay->gate_mc;
+	}
+	return 0;
 }
 
 void guest_ist_stack_range(const struct guest_layout *lay, int index,

@@ -22,6 +22,8 @@ struct guest_layout {
 	uint64_t entry_points[GUEST_MAX_ENTRY_POINTS];
 	int nentry_points;
 	uint64_t entry_syscall; /* entry_SYSCALL_64 */
+	uint64_t gate_nmi, gate_db,
+		gate_mc;	/* asm_exc_{nmi,debug,machine_check} */
 	uint64_t log_gpa;	/* struct ist_log */
 	uint64_t ist_stacks_va; /* struct ist_stack[IST_STACK_COUNT] */
 	uint64_t ist_stacks_gpa;
@@ -32,7 +34,8 @@ struct guest_layout {
 	uint64_t user_rw_gpa, user_rw_len;
 	struct ist_expect expects[GUEST_MAX_EXPECTS];
 	int nexpects;
-	uint64_t handles; /* IST_EVENT_* the stub has entries for */
+	uint64_t handles;	 /* IST_EVENT_* the stub has entries for */
+	uint64_t expect_reentry; /* EXPECT_REENTRY's IST_EXPECT_*, or 0 */
 	struct ist_assume assumes[GUEST_MAX_EXPECTS];
 	int nassumes;
 	const char *info; /* the stub's STUB_INFO line, or "" */
@@ -53,6 +56,10 @@ static inline int guest_in_entry_text(const struct guest_layout *lay,
 {
 	return addr >= lay->entry_text_start && addr < lay->entry_text_end;
 }
+
+/* The gate (IDT handler address) of a vector the stub may provide: NMI, #DB
+ * or #MC; 0 for others. */
+uint64_t guest_gate(const struct guest_layout *lay, uint64_t vector);
 
 /* The stack range [lo, hi) of IST slot `index` (IST_INDEX_*). */
 void guest_ist_stack_range(const struct guest_layout *lay, int index,

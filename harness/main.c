@@ -1,11 +1,11 @@
 /* ist-torture: the command line.
  *
- * Exit codes (docs/exit-codes.md):
+ * Exit codes (README.md, "Reading the report"):
  *   0  every stub swept got exactly the verdicts its header declares
  *   1  some stub did not (an undeclared failure or pass), or could not be
  *      swept because it fails without any injection
  *   2  bad usage or environment: unknown command, option or stub; no usable
- *      /dev/kvm; no stub directory
+ *      /dev/kvm; no stub directory; a stub file that is not a stub
  *   3  harness error: KVM failed under the harness (never the stub's fault)
  */
 
@@ -47,28 +47,46 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  list     list the stubs with what each declares\n"
-		"  sweep    try an event at every instruction boundary of each "
-		"stub's\n"
-		"           entry text, judge each trial, print the report\n"
+		"  sweep    try events at every instruction boundary of each\n"
+		"           stub's entry text, nested to --depth, judge each\n"
+		"           schedule, print the report\n"
 		"\n"
 		"options:\n"
 		"  --stub NAME[,NAME...]|all  stubs to sweep (default: all)\n"
-		"  --events LIST      event kinds to inject, comma-separated "
-		"(default: %s)\n"
+		"  --depth N          schedules of up to N nested injections\n"
+		"                     (default: 2, at most %d)\n"
+		"  --events LIST      event kinds, comma-separated (default: "
+		"%s);\n"
+		"                     per level with ':' (nmi:db:nmi tries an "
+		"NMI,\n"
+		"                     a #DB inside its handling, an NMI inside "
+		"that)\n"
+		"  --at SYM[+OFF]     first injection only at boundaries named "
+		"after\n"
+		"                     SYM, or exactly at SYM+OFF\n"
+		"  --exec K           first injection only at the K-th "
+		"execution\n"
+		"  --db-method M      payload: inject #DB with its DR6 bits "
+		"(default);\n"
+		"                     dr: arm the guest's own DR0 at the "
+		"boundary\n"
 		"  --seed N           workload seed (default: 1)\n"
 		"  --timeout-ms N     wall-clock limit of one run before it is "
-		"a hang\n"
-		"                     (default: %d)\n"
-		"  --guest-dir DIR    directory of stub ELFs (default: %s, or "
-		"$IST_GUEST_DIR)\n"
-		"  --kvm PATH         KVM device (default: /dev/kvm, or "
-		"$IST_KVM_DEVICE)\n"
+		"a\n"
+		"                     hang (default: %d)\n"
+		"  --guest-dir DIR    directory of stub ELFs (default: %s,\n"
+		"                     or $IST_GUEST_DIR)\n"
+		"  --kvm PATH         KVM device (default: /dev/kvm, or\n"
+		"                     $IST_KVM_DEVICE)\n"
 		"  -h, --help         this text\n"
 		"\n"
 		"exit codes: 0 every stub got the verdicts it declares; 1 some "
-		"did not;\n"
-		"            2 bad usage or no usable KVM; 3 harness error\n",
-		injector_names(), TRIAL_TIMEOUT_MS, IST_DEFAULT_GUEST_DIR);
+		"did\n"
+		"            not; 2 bad usage, a bad stub file or no usable "
+		"KVM;\n"
+		"            3 harness error\n",
+		SCHEDULE_MAX_DEPTH, injector_names(), TRIAL_TIMEOUT_MS,
+		IST_DEFAULT_GUEST_DIR);
 }
 
 static int parse_number(const char *opt, const char *text, uint64_t max,
@@ -88,7 +106,7 @@ static int parse_number(const char *opt, const char *text, uint64_t max,
 	return 0;
 }
 
-static int parse_events(const char *list, unsigned *mask)
+static int parse_event_set(const char *list, unsigned *mask)
 {
 	char *copy = strdup(list), *save = NULL;
 	int rc = 0;
@@ -109,11 +127,45 @@ static int parse_events(const char *list, unsigned *mask)
 	}
 	free(copy);
 	if (!rc && !*mask) {
-		fprintf(stderr, "ist-torture: --events is empty; known: %s\n",
+		fprintf(stderr,
+			"ist-torture: an event set in --events is empty; "
+			"known: %s\n",
 			injector_names());
 		rc = -1;
 	}
 	return rc;
+}
+
+/* "nmi,db" for every level, or "nmi:db:nmi" level by level. Returns the
+ * number of levels given, or -1. */
+static int parse_events(const char *spec, unsigned *levels)
+{
+	char *copy = strdup(spec), *save = NULL;
+	int n = 0;
+
+	for (char *t = strtok_r(copy, ":", &save); t;
+	     t = strtok_r(NULL, ":", &save)) {
+		if (n == SCHEDULE_MAX_DEPTH) {
+			fprintf(stderr,
+				"ist-torture: --events names more than %d "
+				"levels\n",
+				SCHEDULE_MAX_DEPTH);
+			n = -1;
+			break;
+		}
+		if (parse_event_set(t, &levels[n])) {
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	free(copy);
+	if (n == 0) {
+		fprintf(stderr, "ist-torture: --events is empty; known: %s\n",
+			injector_names());
+		n = -1;
+	}
+	return n;
 }
 
 static int parse_cli(int argc, char **argv, struct cli *cli)
@@ -121,6 +173,10 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	static const struct option longopts[] = {
 		{"stub", required_argument, NULL, 's'},
 		{"events", required_argument, NULL, 'e'},
+		{"depth", required_argument, NULL, 'd'},
+		{"at", required_argument, NULL, 'a'},
+		{"exec", required_argument, NULL, 'x'},
+		{"db-method", required_argument, NULL, 'm'},
 		{"seed", required_argument, NULL, 'S'},
 		{"timeout-ms", required_argument, NULL, 't'},
 		{"guest-dir", required_argument, NULL, 'g'},
@@ -128,7 +184,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	uint64_t n;
+	int depth_given = 0, nlevels = 0;
+	uint64_t n = 0;
 	int c;
 
 	memset(cli, 0, sizeof(*cli));
@@ -139,7 +196,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 						   : "/dev/kvm";
 	cli->opt.seed = 1;
 	cli->opt.timeout_ms = TRIAL_TIMEOUT_MS;
-	cli->opt.events = (1u << EVENT_KIND_COUNT) - 1;
+	cli->opt.depth = 2;
+	cli->opt.db_method = DB_BY_PAYLOAD;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -158,14 +216,50 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		return -1;
 	}
 	optind = 2;
+	opterr = 0; /* one line per error: ours */
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			cli->stubs = optarg;
 			break;
 		case 'e':
-			if (parse_events(optarg, &cli->opt.events))
+			nlevels = parse_events(optarg, cli->opt.events);
+			if (nlevels < 0)
 				return -1;
+			break;
+		case 'd':
+			if (parse_number("--depth", optarg, SCHEDULE_MAX_DEPTH,
+					 &n))
+				return -1;
+			if (n == 0) {
+				fprintf(stderr, "ist-torture: --depth must be "
+						"at least 1\n");
+				return -1;
+			}
+			cli->opt.depth = (int)n;
+			depth_given = 1;
+			break;
+		case 'a':
+			cli->opt.at = optarg;
+			break;
+		case 'x':
+			if (parse_number("--exec", optarg, 1000000, &n))
+				return -1;
+			cli->opt.exec = (unsigned)n;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "payload")) {
+				cli->opt.db_method = DB_BY_PAYLOAD;
+			} else if (!strcmp(optarg, "dr")) {
+				cli->opt.db_method = DB_BY_GUEST_DR;
+			} else {
+				fprintf(stderr,
+					"ist-torture: --db-method is payload "
+					"or "
+					"dr, not '%s'\n",
+					optarg);
+				return -1;
+			}
 			break;
 		case 'S':
 			if (parse_number("--seed", optarg, UINT64_MAX, &n))
@@ -173,12 +267,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			cli->opt.seed = n;
 			break;
 		case 't':
-			if (parse_number("--timeout-ms", optarg, 600000, &n) ||
-			    n == 0) {
-				if (n == 0)
-					fprintf(stderr,
-						"ist-torture: --timeout-ms "
-						"must be at least 1\n");
+			if (parse_number("--timeout-ms", optarg, 600000, &n))
+				return -1;
+			if (n == 0) {
+				fprintf(stderr,
+					"ist-torture: --timeout-ms must "
+					"be at least 1\n");
 				return -1;
 			}
 			cli->opt.timeout_ms = (unsigned)n;
@@ -194,10 +288,23 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			exit(EXIT_AS_DECLARED);
 		default:
 			fprintf(stderr,
-				"ist-torture: see ist-torture --help\n");
+				"ist-torture: unknown option or missing value "
+				"'%s'; see ist-torture --help\n",
+				argv[optind - 1]);
 			return -1;
 		}
 	}
+	/* Levels of --events: a single set serves every level; per-level
+	 * sets fix the depth unless --depth says otherwise, and the last set
+	 * serves the levels beyond them. */
+	if (nlevels == 0) {
+		cli->opt.events[0] = (1u << EVENT_KIND_COUNT) - 1;
+		nlevels = 1;
+	}
+	if (nlevels > 1 && !depth_given)
+		cli->opt.depth = nlevels;
+	for (int d = nlevels; d < SCHEDULE_MAX_DEPTH; d++)
+		cli->opt.events[d] = cli->opt.events[nlevels - 1];
 	if (optind < argc) {
 		fprintf(stderr,
 			"ist-torture: unexpected argument '%s' (see "
@@ -256,13 +363,20 @@ static int select_stubs(const struct catalogue *cat, const char *list,
 		selected[i] = 1;
 	}
 	free(copy);
+	if (!rc && !memchr(selected, 1, cat->n)) {
+		fprintf(stderr,
+			"ist-torture: --stub '%s' names no stub; known stubs: "
+			"%s\n",
+			list, catalogue_names(cat, known, sizeof(known)));
+		rc = -1;
+	}
 	return rc;
 }
 
 static int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
 {
 	char *selected = calloc(cat->n, 1);
-	int status = EXIT_AS_DECLARED;
+	int status = EXIT_AS_DECLARED, bad_input = 0;
 	char err[400];
 	struct vm *vm;
 
@@ -287,8 +401,14 @@ static int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
 		catalogue_path(cat, i, path, sizeof(path));
 		if (sweep_stub(vm, cat->names[i], path, &cli->opt, &s,
 			       &harness_error) &&
-		    !harness_error && status == EXIT_AS_DECLARED)
-			status = EXIT_NOT_AS_DECLARED;
+		    !harness_error) {
+			/* Not loadable is bad input; loadable but failing
+			 * without injection is the stub's failure. */
+			if (!s.loaded && !s.golden_failed)
+				bad_input = 1;
+			else if (status == EXIT_AS_DECLARED)
+				status = EXIT_NOT_AS_DECLARED;
+		}
 		report_stub(stdout, &s);
 		fflush(stdout);
 		if (harness_error)
@@ -297,11 +417,15 @@ static int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
 			status = EXIT_NOT_AS_DECLARED;
 		stub_sweep_free(&s);
 	}
+	if (bad_input && status != EXIT_HARNESS)
+		status = EXIT_USAGE;
 	printf("result: %s\n",
 	       status == EXIT_AS_DECLARED
 		       ? "every stub got the verdicts it declares"
 	       : status == EXIT_HARNESS
 		       ? "HARNESS ERROR (not the stubs' fault; see above)"
+	       : status == EXIT_USAGE
+		       ? "a stub file could not be read as a stub (see above)"
 		       : "some stub did NOT get the verdicts it declares");
 	vm_close(vm);
 	free(selected);

@@ -50,6 +50,46 @@ void observe(struct vm *vm, const struct guest_layout *lay, enum run_end end,
 	memcpy(obs->user_data, user, lay->user_rw_len);
 }
 
+int run_classify_exit(struct vm *vm, const struct guest_layout *lay,
+		      const struct vm_exit *ex, unsigned timeout_ms,
+		      struct observation *obs)
+{
+	char detail[128];
+
+	switch (ex->kind) {
+	case VM_EXIT_IO:
+		if (ex->port == IST_PORT_DONE) {
+			observe(vm, lay, RUN_DONE, 0, NULL, obs);
+		} else if (ex->port == IST_PORT_PANIC) {
+			observe(vm, lay, RUN_PANIC, ex->value, NULL, obs);
+		} else {
+			snprintf(detail, sizeof(detail),
+				 "OUT to port 0x%x, which the guest never uses",
+				 ex->port);
+			observe(vm, lay, RUN_STRAY, 0, detail, obs);
+		}
+		return 1;
+	case VM_EXIT_SHUTDOWN:
+		observe(vm, lay, RUN_SHUTDOWN, 0, NULL, obs);
+		return 1;
+	case VM_EXIT_HLT:
+		observe(vm, lay, RUN_HANG, 0,
+			"HLT with nothing left to wake the CPU", obs);
+		return 1;
+	case VM_EXIT_TIMEOUT:
+		snprintf(detail, sizeof(detail), "still running after %u ms",
+			 timeout_ms);
+		observe(vm, lay, RUN_HANG, 0, detail, obs);
+		return 1;
+	case VM_EXIT_BREAKPOINT:
+		return 0; /* a stale breakpoint; callers disarm them */
+	case VM_EXIT_OTHER:
+		observe(vm, lay, RUN_STRAY, 0, ex->detail, obs);
+		return 1;
+	}
+	return 0;
+}
+
 int run_to_completion(struct vm *vm, const struct guest_layout *lay,
 		      unsigned timeout_ms, struct observation *obs)
 {
@@ -62,40 +102,8 @@ int run_to_completion(struct vm *vm, const struct guest_layout *lay,
 
 		if (vm_run(vm, timeout_ms, &ex))
 			return -1;
-		switch (ex.kind) {
-		case VM_EXIT_IO:
-			if (ex.port == IST_PORT_DONE) {
-				observe(vm, lay, RUN_DONE, 0, NULL, obs);
-				return 0;
-			}
-			if (ex.port == IST_PORT_PANIC) {
-				observe(vm, lay, RUN_PANIC, ex.value, NULL,
-					obs);
-				return 0;
-			}
-			snprintf(detail, sizeof(detail),
-				 "OUT to port 0x%x, which the guest never uses",
-				 ex.port);
-			observe(vm, lay, RUN_STRAY, 0, detail, obs);
+		if (run_classify_exit(vm, lay, &ex, timeout_ms, obs))
 			return 0;
-		case VM_EXIT_SHUTDOWN:
-			observe(vm, lay, RUN_SHUTDOWN, 0, NULL, obs);
-			return 0;
-		case VM_EXIT_HLT:
-			observe(vm, lay, RUN_HANG, 0,
-				"HLT with nothing left to wake the CPU", obs);
-			return 0;
-		case VM_EXIT_TIMEOUT:
-			snprintf(detail, sizeof(detail),
-				 "still running after %u ms", timeout_ms);
-			observe(vm, lay, RUN_HANG, 0, detail, obs);
-			return 0;
-		case VM_EXIT_BREAKPOINT:
-			continue; /* a stale breakpoint; they are off now */
-		case VM_EXIT_OTHER:
-			observe(vm, lay, RUN_STRAY, 0, ex.detail, obs);
-			return 0;
-		}
 	}
 	snprintf(detail, sizeof(detail), "more than %d exits without finishing",
 		 RUN_EXIT_BUDGET);

@@ -44,6 +44,12 @@ void observe(struct vm *vm, const struct guest_layout *lay, enum run_end end,
 int run_to_completion(struct vm *vm, const struct guest_layout *lay,
 		      unsigned timeout_ms, struct observation *obs);
 
+/* Classifies one exit: 1 when it ends the run (then obs is filled), 0
+ * when the run goes on. */
+int run_classify_exit(struct vm *vm, const struct guest_layout *lay,
+		      const struct vm_exit *ex, unsigned timeout_ms,
+		      struct observation *obs);
+
 const char *run_end_name(enum run_end end);
 
 #endif

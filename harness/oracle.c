@@ -3,11 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "model.h"
 #include "oracle.h"
-
-#define RFLAGS_TF (1ULL << 8)
-#define RFLAGS_DF (1ULL << 10)
-#define RFLAGS_AC (1ULL << 18)
 
 const char *verdict_name(enum verdict_kind kind)
 {
@@ -23,6 +20,8 @@ const char *verdict_name(enum verdict_kind kind)
 		[VERDICT_INVARIANT] = "invariant",
 		[VERDICT_FRAME_MISMATCH] = "frame-mismatch",
 		[VERDICT_STATE_MISMATCH] = "state-mismatch",
+		[VERDICT_ARCH_SHUTDOWN] = "architectural-shutdown",
+		[VERDICT_OUTSIDE_ASSUMPTIONS] = "outside-assumptions",
 		[VERDICT_HARNESS_ERROR] = "harness-error",
 	};
 	return kind < VERDICT_KIND_COUNT ? names[kind] : "?";
@@ -88,8 +87,8 @@ static int expect_eq(struct verdict *v, enum verdict_kind layer,
 	X(rbx)                                                                 \
 	X(rcx)                                                                 \
 	X(rdx)                                                                 \
-	X(rsi) X(rdi) X(rbp) X(r8) X(r9) X(r10) X(r11) X(r12) X(r13) X(r14)    \
-		X(r15)
+	X(rsi)                                                                 \
+	X(rdi) X(rbp) X(r8) X(r9) X(r10) X(r11) X(r12) X(r13) X(r14) X(r15)
 
 static void judge_machine(const struct oracle_case *c, struct verdict *v)
 {
@@ -148,52 +147,56 @@ static const struct ist_log_entry *first_of(const struct ist_log *log,
 	return NULL;
 }
 
-static void judge_events(const struct oracle_case *c, struct verdict *v)
+/* Body count for one vector: every delivery ran its body exactly once. */
+static void judge_count(const struct oracle_case *c, uint64_t vector,
+			const char *event, unsigned delivered,
+			struct verdict *v)
 {
-	unsigned expected = count_vector(&c->golden->log, c->vector) + 1;
-	unsigned seen = count_vector(&c->trial->log, c->vector);
+	unsigned expected = count_vector(&c->golden->log, vector) + delivered;
+	unsigned seen = count_vector(&c->trial->log, vector);
 
-	if (c->trial->log.count > IST_LOG_MAX) {
-		diff(v, VERDICT_DOUBLE_HANDLED, IST_LOG_MAX,
-		     c->trial->log.count, "log.count");
-		fail_layer(
-			v, VERDICT_DOUBLE_HANDLED,
-			"the event log overflowed: handlers ran without end");
-		/* Only IST_LOG_MAX entries were kept: a body missing from
-		 * them may have run later, so "lost" cannot be told. */
-		if (seen < expected)
-			return;
-	}
-	if (seen < expected) {
+	/* Only IST_LOG_MAX entries were kept: a body missing from them may
+	 * have run later, so "lost" cannot be told (judge_overflow says it). */
+	if (seen < expected && c->trial->log.count <= IST_LOG_MAX) {
 		diff(v, VERDICT_LOST_EVENT, expected, seen, "%s.bodies_run",
-		     c->event);
+		     event);
 		fail_layer(v, VERDICT_LOST_EVENT,
 			   "the %s was delivered but its body never ran",
-			   c->event);
+			   event);
 	} else if (seen > expected) {
 		diff(v, VERDICT_DOUBLE_HANDLED, expected, seen, "%s.bodies_run",
-		     c->event);
+		     event);
 		fail_layer(v, VERDICT_DOUBLE_HANDLED,
-			   "the %s body ran %u times for one delivery",
-			   c->event, seen);
+			   "the %s body ran %u times for %u deliveries", event,
+			   seen - (expected - delivered), delivered);
 	}
 }
 
-static void judge_body(const struct oracle_context *ctx,
-		       const struct oracle_case *c,
-		       const struct ist_log_entry *e, struct verdict *v)
+static void judge_overflow(const struct oracle_case *c, struct verdict *v)
+{
+	if (c->trial->log.count <= IST_LOG_MAX)
+		return;
+	diff(v, VERDICT_DOUBLE_HANDLED, IST_LOG_MAX, c->trial->log.count,
+	     "log.count");
+	fail_layer(v, VERDICT_DOUBLE_HANDLED,
+		   "the event log overflowed: handlers ran without end");
+}
+
+/* Inside a body: what every IST handler body may rely on. */
+static void judge_invariants(const struct oracle_context *ctx,
+			     const struct expected_delivery *d,
+			     const struct ist_log_entry *e, const char *p,
+			     struct verdict *v)
 {
 	enum verdict_kind L = VERDICT_INVARIANT;
-	uint64_t lo = ctx->ist_lo[c->ist_index], hi = ctx->ist_hi[c->ist_index];
-	char p[24];
+	uint64_t lo = ctx->ist_lo[d->ist_index], hi = ctx->ist_hi[d->ist_index];
 
-	snprintf(p, sizeof(p), "%s.", c->event);
 	expect_eq(v, L, ctx->kernel_gs_base, e->gs_base,
 		  "the handler body ran on the wrong GS base", p, "gs_base");
 	expect_eq(v, L, ctx->kernel_cr3, e->cr3,
 		  "the handler body ran on the wrong CR3", p, "cr3");
 	/* IST index 0 would be an event on the current stack: no range. */
-	if (c->ist_index && (e->rsp < lo || e->rsp >= hi)) {
+	if (d->ist_index && (e->rsp < lo || e->rsp >= hi)) {
 		diff(v, L, lo, e->rsp, "%srsp (stack [lo,hi))", p);
 		fail_layer(v, L, "the handler body is not on its IST stack");
 	}
@@ -206,30 +209,97 @@ static void judge_body(const struct oracle_context *ctx,
 	expect_eq(v, L, 0, e->regs.rflags & RFLAGS_TF,
 		  "TF leaked into the interrupted context", p,
 		  "frame.rflags.TF");
+}
 
-	L = VERDICT_FRAME_MISMATCH;
-	snprintf(p, sizeof(p), "%s.frame.", c->event);
-#define FRAME_GPR(r)                                                           \
-	expect_eq(v, L, c->delivered->regs.r, e->regs.r,                       \
-		  "the interrupted context the body was given is wrong", p,    \
-		  #r);
+static int frame_equal(const struct vcpu_state *f,
+		       const struct ist_log_entry *e)
+{
+#define SAME_GPR(r) f->regs.r == e->regs.r &&
+	return GPR_LIST(SAME_GPR) f->regs.rip == e->regs.rip &&
+	       f->regs.rsp == e->regs.rsp && f->regs.rflags == e->regs.rflags &&
+	       f->sregs.cs.selector == (e->regs.cs & 0xffff) &&
+	       f->sregs.ss.selector == (e->regs.ss & 0xffff);
+#undef SAME_GPR
+}
+
+/* The interrupted context a body was given, field by field. */
+static void judge_frame(const struct vcpu_state *f,
+			const struct ist_log_entry *e, const char *prefix,
+			struct verdict *v)
+{
+	const char *what = "the interrupted context the body was given is "
+			   "wrong";
+	enum verdict_kind L = VERDICT_FRAME_MISMATCH;
+	char p[32];
+
+	snprintf(p, sizeof(p), "%sframe.", prefix);
+#define FRAME_GPR(r) expect_eq(v, L, f->regs.r, e->regs.r, what, p, #r);
 	GPR_LIST(FRAME_GPR)
 #undef FRAME_GPR
-	expect_eq(v, L, c->delivered->regs.rip, e->regs.rip,
-		  "the interrupted context the body was given is wrong", p,
-		  "rip");
-	expect_eq(v, L, c->delivered->regs.rsp, e->regs.rsp,
-		  "the interrupted context the body was given is wrong", p,
-		  "rsp");
-	expect_eq(v, L, c->delivered->regs.rflags, e->regs.rflags,
-		  "the interrupted context the body was given is wrong", p,
-		  "rflags");
-	expect_eq(v, L, c->delivered->sregs.cs.selector, e->regs.cs & 0xffff,
-		  "the interrupted context the body was given is wrong", p,
+	expect_eq(v, L, f->regs.rip, e->regs.rip, what, p, "rip");
+	expect_eq(v, L, f->regs.rsp, e->regs.rsp, what, p, "rsp");
+	expect_eq(v, L, f->regs.rflags, e->regs.rflags, what, p, "rflags");
+	expect_eq(v, L, f->sregs.cs.selector, e->regs.cs & 0xffff, what, p,
 		  "cs");
-	expect_eq(v, L, c->delivered->sregs.ss.selector, e->regs.ss & 0xffff,
-		  "the interrupted context the body was given is wrong", p,
+	expect_eq(v, L, f->sregs.ss.selector, e->regs.ss & 0xffff, what, p,
 		  "ss");
+}
+
+/* All deliveries of one vector against the bodies the trial logged for it
+ * (beyond the golden run's). Bodies run in no fixed order (an inner event's
+ * body may finish first), so each delivery is matched to the body whose
+ * frame equals its own; one left without a match is compared, field by
+ * field, with the first body left over. */
+static void judge_vector(const struct oracle_context *ctx,
+			 const struct oracle_case *c, uint64_t vector,
+			 struct verdict *v)
+{
+	const struct ist_log_entry *bodies[ORACLE_MAX_DELIVERIES];
+	const struct expected_delivery *ds[ORACLE_MAX_DELIVERIES];
+	int used[ORACLE_MAX_DELIVERIES] = {0}, matched[ORACLE_MAX_DELIVERIES];
+	unsigned skip = count_vector(&c->golden->log, vector);
+	int nd = 0, nb = 0;
+	char p[24];
+
+	for (int i = 0; i < c->ndeliveries && nd < ORACLE_MAX_DELIVERIES; i++)
+		if (c->deliveries[i].vector == vector)
+			ds[nd++] = &c->deliveries[i];
+	if (nd == 0)
+		return;
+	judge_count(c, vector, ds[0]->event, (unsigned)nd, v);
+	while (nb < ORACLE_MAX_DELIVERIES &&
+	       (bodies[nb] = first_of(&c->trial->log, vector, skip + nb)))
+		nb++;
+
+	for (int b = 0; b < nb; b++) {
+		if (b)
+			snprintf(p, sizeof(p), "%s#%d.", ds[0]->event, b + 1);
+		else
+			snprintf(p, sizeof(p), "%s.", ds[0]->event);
+		judge_invariants(ctx, ds[0], bodies[b], p, v);
+	}
+	for (int d = 0; d < nd; d++) {
+		matched[d] = 0;
+		for (int b = 0; b < nb && !matched[d]; b++)
+			if (!used[b] && frame_equal(ds[d]->frame, bodies[b]))
+				used[b] = matched[d] = 1;
+	}
+	for (int d = 0; d < nd; d++) {
+		if (matched[d])
+			continue;
+		for (int b = 0; b < nb; b++) {
+			if (used[b])
+				continue;
+			used[b] = 1;
+			if (d)
+				snprintf(p, sizeof(p), "%s#%d.", ds[d]->event,
+					 d + 1);
+			else
+				snprintf(p, sizeof(p), "%s.", ds[d]->event);
+			judge_frame(ds[d]->frame, bodies[b], p, v);
+			break;
+		}
+	}
 }
 
 static void judge_guards(const struct observation *t, struct verdict *v)
@@ -278,7 +348,8 @@ static void judge_final_state(const struct oracle_case *c, struct verdict *v)
 	FINAL_SEG(ss)
 	FINAL_SEG(ds)
 	FINAL_SEG(es)
-	FINAL_SEG(fs) FINAL_SEG(gs)
+	FINAL_SEG(fs)
+	FINAL_SEG(gs)
 #undef FINAL_SEG
 		expect_eq(v, L, g->sregs.fs.base, t->sregs.fs.base, what,
 			  "final.", "fs.base");
@@ -328,19 +399,39 @@ static void judge_syscalls(const struct oracle_case *c, struct verdict *v)
 	}
 }
 
+static int judged_before(const struct oracle_case *c, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (c->deliveries[j].vector == c->deliveries[i].vector)
+			return 1;
+	return 0;
+}
+
 void oracle_judge(const struct oracle_context *ctx, const struct oracle_case *c,
 		  struct verdict *v)
 {
-	const struct ist_log_entry *body;
-	unsigned before = count_vector(&c->golden->log, c->vector);
-
 	memset(v, 0, sizeof(*v));
 	v->kind = VERDICT_PASS;
+	if (c->expect_shutdown) {
+		if (c->trial->end == RUN_SHUTDOWN) {
+			v->kind = VERDICT_ARCH_SHUTDOWN;
+			snprintf(v->summary, sizeof(v->summary),
+				 "the CPU shut down, as the architecture "
+				 "requires here");
+		} else {
+			v->kind = VERDICT_HARNESS_ERROR;
+			snprintf(v->summary, sizeof(v->summary),
+				 "the model says the CPU must shut down here, "
+				 "but the run ended in %s",
+				 run_end_name(c->trial->end));
+		}
+		return;
+	}
 	judge_machine(c, v);
-	judge_events(c, v);
-	body = first_of(&c->trial->log, c->vector, before);
-	if (body)
-		judge_body(ctx, c, body, v);
+	judge_overflow(c, v);
+	for (int i = 0; i < c->ndeliveries; i++)
+		if (!judged_before(c, i))
+			judge_vector(ctx, c, c->deliveries[i].vector, v);
 	judge_guards(c->trial, v);
 	if (c->trial->end == RUN_DONE) {
 		judge_final_state(c, v);

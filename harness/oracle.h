@@ -2,15 +2,19 @@
  * machine state where the event was delivered. It judges data only and
  * never touches the VM.
  *
+ * When the model says the CPU must shut down, a shutdown is the verdict
+ * architectural-shutdown and nothing else is judged; no shutdown then is a
+ * harness error (the model and the CPU disagree).
+ *
  * Layers, most decisive first (the verdict is the first layer that fails;
  * every failing field of every layer is listed):
  *   machine:    no triple fault, #DF, other exception, hang or stray exit;
- *   events:     the injected event's body ran exactly once;
+ *   events:     each delivered event's body ran exactly once;
  *   invariants: inside that body GS base and CR3 are the kernel's, RSP is
  *               on the vector's IST stack, DF=AC=0, no TF in the frame;
  *               every IST guard word intact;
- *   frame:      the interrupted context the body was given equals the vCPU
- *               state at the delivery boundary;
+ *   frame:      the interrupted context each body was given equals the
+ *               vCPU state at the boundary where its event was delivered;
  *   state:      the workload's final registers, segments, FS/GS bases,
  *               data and system calls equal the golden run's.
  */
@@ -31,7 +35,11 @@ enum verdict_kind {
 	VERDICT_INVARIANT,
 	VERDICT_FRAME_MISMATCH,
 	VERDICT_STATE_MISMATCH,
-	VERDICT_HARNESS_ERROR,
+	/* Apart from the failures: */
+	VERDICT_ARCH_SHUTDOWN, /* the CPU had to shut down: not the stub's */
+	VERDICT_OUTSIDE_ASSUMPTIONS, /* failed, but broke a declared assumption
+				      */
+	VERDICT_HARNESS_ERROR,	     /* the harness failed: never the stub's */
 	VERDICT_KIND_COUNT,
 };
 
@@ -45,7 +53,7 @@ struct field_diff {
 
 struct verdict {
 	enum verdict_kind kind;
-	char summary[160];
+	char summary[400];
 	uint64_t fault_rip; /* where an unexpected exception struck, or 0 */
 	int ndiffs;
 	int dropped_diffs; /* beyond VERDICT_MAX_DIFFS */
@@ -59,14 +67,25 @@ struct oracle_context {
 	uint64_t ist_lo[IST_STACK_COUNT + 1], ist_hi[IST_STACK_COUNT + 1];
 };
 
-struct oracle_case {
-	const struct observation *golden;
-	const struct observation *trial;
-	/* The vCPU at the boundary where the CPU delivered the event. */
-	const struct vcpu_state *delivered;
+/* One event the model says the CPU delivered during the trial. */
+struct expected_delivery {
 	uint64_t vector;   /* as the guest logs it */
 	const char *event; /* "nmi": prefixes the field names */
 	int ist_index;	   /* the IST stack its body must run on */
+	/* The vCPU at the boundary where the CPU delivered the event: the
+	 * interrupted context its body must be given. */
+	const struct vcpu_state *frame;
+};
+
+#define ORACLE_MAX_DELIVERIES 8
+
+struct oracle_case {
+	const struct observation *golden;
+	const struct observation *trial;
+	const struct expected_delivery *deliveries; /* in schedule order */
+	int ndeliveries;
+	/* The model says the last injection shuts the CPU down. */
+	int expect_shutdown;
 };
 
 void oracle_context_init(struct oracle_context *ctx,

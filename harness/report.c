@@ -3,16 +3,32 @@
 
 #include "report.h"
 
+/* Past these, failures are listed one line each, then only counted. */
+#define REPORT_FULL  12
+#define REPORT_LINES 200
+
 void report_header(FILE *f, const char *backend,
 		   const struct sweep_options *opt)
 {
 	fprintf(f, "ist-torture sweep\n");
 	fprintf(f, "  back end: %s\n", backend);
-	fprintf(f, "  workload seed: 0x%" PRIx64 "   events:", opt->seed);
-	for (int k = 0; k < EVENT_KIND_COUNT; k++)
-		if (opt->events & (1u << k))
-			fprintf(f, " %s", injector_for(k)->name);
-	fprintf(f, "   depth: 1\n\n");
+	fprintf(f, "  workload seed: 0x%" PRIx64 "   depth: %d   events:",
+		opt->seed, opt->depth);
+	for (int d = 0; d < opt->depth; d++) {
+		int first = 1;
+		fprintf(f, "%s", d ? " >" : "");
+		for (int k = 0; k < EVENT_KIND_COUNT; k++)
+			if (opt->events[d] & (1u << k)) {
+				fprintf(f, "%s%s", first ? " " : ",",
+					injector_for(k)->name);
+				first = 0;
+			}
+	}
+	if (opt->at)
+		fprintf(f, "   first injection at: %s", opt->at);
+	if (opt->exec)
+		fprintf(f, " (execution %u)", opt->exec);
+	fprintf(f, "\n\n");
 }
 
 static const char *declared_name(uint64_t declared)
@@ -30,25 +46,67 @@ static const char *declared_name(uint64_t declared)
 	return "?";
 }
 
-void report_failure(FILE *f, const struct stub_sweep *s,
-		    const struct trial_record *r)
+static const char *record_tag(const struct sweep_record *r)
 {
-	const struct boundary *b = &s->golden.b[r->boundary];
-	const struct verdict *v = &r->verdict;
-	char where[200], at[160];
+	if (r->verdict.kind == VERDICT_HARNESS_ERROR)
+		return "ERROR";
+	if (r->assumption)
+		return "APART";
+	if (r->verdict.kind == VERDICT_PASS)
+		return "PASS!";
+	return r->as_declared ? "FAIL " : "FAIL!";
+}
 
-	boundary_name(&s->img, b, where, sizeof(where));
-	fprintf(f, "  %s %-32s %-36s %s: %s%s\n",
-		r->as_declared ? "FAIL" : "FAIL!", where, b->insn.text,
-		injector_for(r->event)->name, verdict_name(v->kind),
-		r->as_declared ? "  (declared)"
-			       : "  (NOT declared by the stub)");
+static void report_steps(FILE *f, const struct stub_sweep *s,
+			 const struct schedule *sc)
+{
+	for (int k = 0; k < sc->depth; k++) {
+		const struct schedule_step *st = &sc->step[k];
+		char where[200];
+
+		image_format_addr(&s->img, st->addr, where, sizeof(where));
+		fprintf(f, "        %d. %-3s at %s%s%.0u  %s", k + 1,
+			injector_for(st->inj.kind)->name, where,
+			st->exec > 1 ? " #" : "", st->exec > 1 ? st->exec : 0,
+			st->insn);
+		if (st->delivered_addr != st->addr) {
+			image_format_addr(&s->img, st->delivered_addr, where,
+					  sizeof(where));
+			fprintf(f, "   (%s; delivered at %s)",
+				model_outcome_name(st->outcome), where);
+		}
+		fprintf(f, "\n");
+	}
+}
+
+void report_record(FILE *f, const struct stub_sweep *s,
+		   const struct sweep_record *r, int full)
+{
+	const struct verdict *v = &r->verdict;
+	char sched[600], at[160];
+
+	schedule_format(&s->img, &r->sched, sched, sizeof(sched));
+	fprintf(f, "  %s %s: %s", record_tag(r), sched, verdict_name(v->kind));
+	if (r->assumption)
+		fprintf(f, " (outside assumptions)");
+	else if (v->kind == VERDICT_PASS)
+		fprintf(f, " (the stub declares %s)",
+			declared_name(r->declared));
+	else if (!r->as_declared)
+		fprintf(f, " (NOT declared by the stub)");
+	fprintf(f, "\n");
+	if (!full)
+		return;
+	report_steps(f, s, &r->sched);
 	fprintf(f, "        %s", v->summary);
 	if (v->fault_rip)
 		fprintf(f, " at %s",
 			image_format_addr(&s->img, v->fault_rip, at,
 					  sizeof(at)));
 	fprintf(f, "\n");
+	if (r->assumption)
+		fprintf(f, "        breaks the stub's assumption: %s\n",
+			r->assumption->text);
 	if (v->ndiffs) {
 		fprintf(f, "        %-28s %-20s %-20s\n", "field", "expected",
 			"observed");
@@ -64,8 +122,28 @@ void report_failure(FILE *f, const struct stub_sweep *s,
 	}
 }
 
+static void report_counts(FILE *f, int depth, const struct depth_counts *c)
+{
+	fprintf(f, "  depth %d: %zu schedules: %zu passed, %zu failed", depth,
+		c->schedules, c->passed, c->failed);
+	if (c->arch_shutdown)
+		fprintf(f, ", %zu architectural-shutdown", c->arch_shutdown);
+	if (c->outside)
+		fprintf(f, ", %zu outside assumptions", c->outside);
+	if (c->harness_errors)
+		fprintf(f, ", %zu HARNESS ERRORS", c->harness_errors);
+	if (c->impossible)
+		fprintf(f,
+			"; %zu not run (the model says the event cannot "
+			"arise there)",
+			c->impossible);
+	fprintf(f, "\n");
+}
+
 void report_stub(FILE *f, const struct stub_sweep *s)
 {
+	size_t lines = 0, full = 0;
+
 	fprintf(f, "stub %s", s->name);
 	if (s->loaded && s->lay.info[0])
 		fprintf(f, ": %s", s->lay.info);
@@ -74,29 +152,32 @@ void report_stub(FILE *f, const struct stub_sweep *s)
 		fprintf(f, "  NOT SWEPT: %s\n\n", s->error);
 		return;
 	}
-	fprintf(f,
-		"  %zu boundaries in entry text, %zu trials: %zu passed, %zu "
-		"failed; %s\n",
-		s->golden.n, s->ntrials, s->passed, s->failed,
+	fprintf(f, "  %zu boundaries in the golden trace; handles:",
+		s->golden.trace.n);
+	for (int k = 0; k < EVENT_KIND_COUNT; k++)
+		if (s->lay.handles & (1u << k))
+			fprintf(f, " %s", injector_for(k)->name);
+	fprintf(f, "\n");
+	for (int d = 0; d < s->depth; d++)
+		report_counts(f, d + 1, &s->counts[d]);
+	fprintf(f, "  %s\n",
 		s->not_as_declared ? "NOT as the stub declares"
 				   : "all as the stub declares");
-	for (size_t i = 0; i < s->ntrials; i++) {
-		const struct trial_record *r = &s->trials[i];
-		if (r->verdict.kind != VERDICT_PASS)
-			report_failure(f, s, r);
+	/* Undeclared results first: they decide the exit status. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < s->nrecords; i++) {
+			const struct sweep_record *r = &s->records[i];
+			if ((pass == 0) == (r->as_declared != 0))
+				continue;
+			if (lines++ >= REPORT_LINES)
+				continue;
+			report_record(f, s, r, full++ < REPORT_FULL);
+		}
 	}
-	for (size_t i = 0; i < s->ntrials; i++) {
-		const struct trial_record *r = &s->trials[i];
-		const struct boundary *b = &s->golden.b[r->boundary];
-		char where[200];
-		if (r->verdict.kind != VERDICT_PASS || r->as_declared)
-			continue;
-		boundary_name(&s->img, b, where, sizeof(where));
-		fprintf(f,
-			"  PASS! %-32s %-36s %s: passes, but the stub declares "
-			"%s\n",
-			where, b->insn.text, injector_for(r->event)->name,
-			declared_name(r->declared));
-	}
+	if (lines > REPORT_LINES)
+		fprintf(f, "  ... and %zu more\n", lines - REPORT_LINES);
+	if (s->dropped_records)
+		fprintf(f, "  (%zu more not kept: over %d records)\n",
+			s->dropped_records, SWEEP_MAX_RECORDS);
 	fprintf(f, "\n");
 }

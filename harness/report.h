@@ -9,9 +9,10 @@
 void report_header(FILE *f, const char *backend,
 		   const struct sweep_options *opt);
 void report_stub(FILE *f, const struct stub_sweep *s);
-/* One failure, as everywhere a user sees one: the boundary as symbol+offset
- * with its disassembly, the verdict, and expected against observed. */
-void report_failure(FILE *f, const struct stub_sweep *s,
-		    const struct trial_record *r);
+/* One schedule's result, as everywhere a user sees one: each injection's
+ * boundary as symbol+offset with its disassembly, the verdict, and
+ * expected against observed field by field (full), or one line. */
+void report_record(FILE *f, const struct stub_sweep *s,
+		   const struct sweep_record *r, int full);
 
 #endif

@@ -1,12 +1,13 @@
-/* Golden run by breakpoint stepping.
+/* Traces by breakpoint stepping.
  *
  * Inside entry text the host arms a breakpoint on every address the current
  * instruction can reach next (insn_successors); a CALL out of entry text is
  * stepped over by breaking at its return address. Leaving entry text (SYSRET
- * to the workload), the host arms the entry points instead and lets the
- * guest run free until control comes back. The reached RIP is checked
- * against the decode every time, so a Capstone mis-decode is caught at the
- * instruction that caused it.
+ * to the workload, IRET to code outside), the host arms the entry points
+ * instead and lets the guest run free until control comes back. Every hit
+ * is checked against the decode (insn_reaches), and an instruction the
+ * decode cannot follow stops the trace with an error naming it: a boundary
+ * is never skipped silently.
  *
  * A breakpoint is never left armed on the instruction the vCPU stands on:
  * on kvm_pvm it would re-hit forever, and on hardware KVM it needs RF.
@@ -18,7 +19,9 @@
 #include "stepper.h"
 
 #define GOLDEN_TIMEOUT_MS 5000
-#define GOLDEN_MAX_EXITS  200000
+#define TRACE_MAX_EXITS	  200000
+#define NESTED_TRACE_MAX  4096
+#define NESTED_TIMEOUT_MS 2000
 
 struct reader_ctx {
 	struct vm *vm;
@@ -44,22 +47,30 @@ char *boundary_name(const struct guest_image *img, const struct boundary *b,
 	return buf;
 }
 
-static struct boundary *add_boundary(struct golden *g)
+static struct boundary *add_boundary(struct trace *t)
 {
-	if (g->n == g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 128;
-		struct boundary *nb = realloc(g->b, cap * sizeof(*nb));
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 128;
+		struct boundary *nb = realloc(t->b, cap * sizeof(*nb));
 		if (!nb)
 			return NULL;
-		g->b = nb;
-		g->cap = cap;
+		t->b = nb;
+		t->cap = cap;
 	}
-	memset(&g->b[g->n], 0, sizeof(g->b[0]));
-	return &g->b[g->n++];
+	memset(&t->b[t->n], 0, sizeof(t->b[0]));
+	return &t->b[t->n++];
 }
 
-/* Where to break next from boundary b: its successors inside entry text,
- * a CALL that leaves entry text stepped over. Returns how many. */
+void trace_free(struct trace *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		snapshot_free(&t->b[i].snap);
+	free(t->b);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Where to break next from an instruction: its successors inside entry
+ * text, a CALL that leaves entry text stepped over. Returns how many. */
 static int next_breakpoints(const struct guest_layout *lay,
 			    const struct insn *insn, const uint64_t *succ,
 			    int nsucc, uint64_t *out)
@@ -77,8 +88,8 @@ static int next_breakpoints(const struct guest_layout *lay,
 	return n;
 }
 
-/* Why the golden run stopped, in words; for a panic, the exception and
- * where it struck, from the guest's last log entry. */
+/* Why the guest stopped, in words; for a panic, the exception and where it
+ * struck, from the guest's last log entry. */
 static void describe_stop(struct vm *vm, const struct guest_image *img,
 			  const struct guest_layout *lay,
 			  const struct vm_exit *ex, uint64_t rip, char *buf,
@@ -101,6 +112,8 @@ static void describe_stop(struct vm *vm, const struct guest_image *img,
 	} else if (ex->kind == VM_EXIT_IO && ex->port == IST_PORT_PANIC)
 		snprintf(buf, len, "the guest kernel panicked on vector %u",
 			 ex->value);
+	else if (ex->kind == VM_EXIT_IO && ex->port == IST_PORT_DONE)
+		snprintf(buf, len, "the workload finished");
 	else if (ex->kind == VM_EXIT_SHUTDOWN)
 		snprintf(buf, len, "the guest triple-faulted (rip 0x%llx)", r);
 	else if (ex->kind == VM_EXIT_TIMEOUT)
@@ -115,162 +128,267 @@ static void describe_stop(struct vm *vm, const struct guest_image *img,
 			 ex->detail);
 }
 
-static int fail(char *err, size_t errlen, const char *stub, const char *what,
-		const char *where)
+enum trace_end {
+	TRACE_DONE,    /* the workload finished */
+	TRACE_RESUMED, /* the stop boundary was reached and recorded */
+	TRACE_STOPPED, /* the guest stopped otherwise; t->end says how */
+	TRACE_ERROR,   /* the harness could not go on; err says why */
+};
+
+/* Where a nested trace ends: the interrupted code at (rip, rsp) again. */
+struct trace_stop {
+	int active;
+	uint64_t rip, rsp;
+};
+
+struct recorder {
+	struct vm *vm;
+	const struct guest_image *img;
+	const struct guest_layout *lay;
+	struct trace *t;
+	struct trace_stop stop;
+	size_t max;
+	unsigned *execs;
+	char *err;
+	size_t errlen;
+};
+
+/* A harness error: what went wrong, and the last boundary reached. */
+static enum trace_end error(struct recorder *r, const struct boundary *last,
+			    const char *what)
 {
-	snprintf(err, errlen, "%s: golden run (no injection): %s%s%s", stub,
-		 what, where[0] ? " after " : "", where);
-	return -1;
+	char where[200] = "";
+
+	if (last) {
+		boundary_name(r->img, last, where, sizeof(where));
+		snprintf(where + strlen(where), sizeof(where) - strlen(where),
+			 " (%s)", last->insn.text);
+	}
+	snprintf(r->err, r->errlen, "%s%s%s", what, where[0] ? ", after " : "",
+		 where);
+	return TRACE_ERROR;
 }
 
-int golden_run(struct vm *vm, const struct guest_image *img,
-	       const struct guest_layout *lay, uint64_t seed, struct golden *g,
-	       char *err, size_t errlen)
+/* Records one boundary at the vCPU's current RIP; returns it, or NULL. */
+static struct boundary *record_boundary(struct recorder *r,
+					const struct vcpu_state *st)
 {
-	uint64_t span = lay->entry_text_end - lay->entry_text_start;
-	unsigned *execs = calloc(span, sizeof(*execs));
+	struct boundary *b = add_boundary(r->t);
+	uint8_t code[16];
+
+	if (!b ||
+	    vm_read_virt(r->vm, st->sregs.cr3, st->regs.rip, code,
+			 sizeof(code)) ||
+	    snapshot_take(r->vm, r->lay, &b->snap))
+		return NULL;
+	b->addr = st->regs.rip;
+	b->exec = ++r->execs[b->addr - r->lay->entry_text_start];
+	insn_decode(code, sizeof(code), b->addr, &b->insn);
+	return b;
+}
+
+static int is_entry_point(const struct guest_layout *lay, uint64_t rip)
+{
+	for (int i = 0; i < lay->nentry_points; i++)
+		if (lay->entry_points[i] == rip)
+			return 1;
+	return 0;
+}
+
+/* Steps from the vCPU's current state until the trace ends. */
+static enum trace_end record(struct recorder *r, unsigned timeout_ms)
+{
+	const struct guest_layout *lay = r->lay;
+	struct boundary *last = NULL;
+	struct vcpu_state st, last_st;
 	uint64_t bps[4];
-	int nbps, stepping = 0;
-	char where[200] = "", what[300];
-	int rc = -1;
+	int nbps = lay->nentry_points, stepping = 0;
 
-	memset(g, 0, sizeof(*g));
-	g->seed = seed;
-	if (!execs || observation_init(&g->final, lay) ||
-	    guest_boot(vm, img, lay, seed)) {
-		snprintf(err, errlen, "%s: cannot start the guest", img->path);
-		goto out;
-	}
 	memcpy(bps, lay->entry_points, sizeof(bps));
-	nbps = lay->nentry_points;
-
-	for (int exits = 0; exits < GOLDEN_MAX_EXITS; exits++) {
-		struct reader_ctx rd = {vm, 0};
-		struct vcpu_state st;
-		struct boundary *b;
+	for (int exits = 0; exits < TRACE_MAX_EXITS; exits++) {
+		struct reader_ctx rd = {r->vm, 0};
 		struct vm_exit ex;
-		uint64_t succ[2], rip;
-		uint8_t code[16];
+		uint64_t succ[2];
 		int nsucc;
 
-		if (vm_set_breakpoints(vm, bps, nbps) ||
-		    vm_run(vm, GOLDEN_TIMEOUT_MS, &ex)) {
-			snprintf(err, errlen,
-				 "%s: KVM failed during the golden run: %s",
-				 img->path, ex.detail);
-			goto out;
-		}
-		if (ex.kind == VM_EXIT_IO && ex.port == IST_PORT_DONE) {
-			if (stepping) {
-				snprintf(what, sizeof(what),
-					 "the workload finished while a "
-					 "breakpoint "
-					 "waited on the next instruction; the "
-					 "decode "
-					 "of the last boundary is wrong "
-					 "(Capstone "
-					 "4.0.2 mis-decodes some newer "
-					 "instructions)");
-				fail(err, errlen, img->path, what, where);
-				goto out;
-			}
-			observe(vm, lay, RUN_DONE, 0, NULL, &g->final);
-			rc = 0;
-			goto out;
-		}
+		if (vm_set_breakpoints(r->vm, bps, nbps) ||
+		    vm_run(r->vm, timeout_ms, &ex))
+			return error(r, last, "KVM failed while stepping");
+		vm_get_state(r->vm, &st);
 		if (ex.kind != VM_EXIT_BREAKPOINT) {
-			vm_get_state(vm, &st);
-			describe_stop(vm, img, lay, &ex, st.regs.rip, what,
-				      sizeof(what));
-			fail(err, errlen, img->path, what, where);
-			goto out;
+			describe_stop(r->vm, r->img, lay, &ex, st.regs.rip,
+				      r->t->end, sizeof(r->t->end));
+			if (ex.kind == VM_EXIT_IO && ex.port == IST_PORT_DONE &&
+			    stepping)
+				return error(
+					r, last,
+					"the workload finished while a "
+					"breakpoint waited on the next "
+					"instruction: the decode of the last "
+					"boundary is wrong");
+			return ex.kind == VM_EXIT_IO && ex.port == IST_PORT_DONE
+				       ? TRACE_DONE
+				       : TRACE_STOPPED;
 		}
-
-		vm_get_state(vm, &st);
-		rip = st.regs.rip;
+		if (!guest_in_entry_text(lay, st.regs.rip))
+			return error(r, last,
+				     "a breakpoint stopped outside entry text");
 		rd.cr3 = st.sregs.cr3;
-		if (!guest_in_entry_text(lay, rip)) {
-			snprintf(what, sizeof(what),
-				 "a breakpoint stopped outside entry text at "
-				 "0x%llx",
-				 (unsigned long long)rip);
-			fail(err, errlen, img->path, what, where);
-			goto out;
-		}
-		if (!stepping) {
-			int known = 0;
-			for (int i = 0; i < lay->nentry_points; i++)
-				known |= lay->entry_points[i] == rip;
-			if (!known) {
-				snprintf(
-					what, sizeof(what),
-					"control entered entry text at 0x%llx, "
-					"which is no entry point",
-					(unsigned long long)rip);
-				fail(err, errlen, img->path, what, where);
-				goto out;
-			}
+		if (last && last->insn.flow != FLOW_SYSRET &&
+		    !is_entry_point(lay, st.regs.rip) &&
+		    !insn_reaches(&last->insn, &last_st.regs,
+				  last_st.sregs.gs.base, last_st.sregs.fs.base,
+				  read_guest, &rd, st.regs.rip))
+			return error(r, last,
+				     "the CPU went where the decode of the "
+				     "last boundary says it cannot");
+		if (r->t->n >= r->max)
+			return error(r, last,
+				     "more boundaries than a trace may hold");
+		last = record_boundary(r, &st);
+		if (!last)
+			return error(r, NULL, "cannot record a boundary");
+		last_st = st;
+		if (r->stop.active && st.regs.rip == r->stop.rip &&
+		    st.regs.rsp == r->stop.rsp) {
+			r->t->resumed = r->t->n - 1;
+			snprintf(r->t->end, sizeof(r->t->end),
+				 "the interrupted code resumed");
+			return TRACE_RESUMED;
 		}
 
-		b = add_boundary(g);
-		if (!b || vm_read_virt(vm, rd.cr3, rip, code, sizeof(code)) ||
-		    snapshot_take(vm, lay, &b->snap)) {
-			snprintf(err, errlen,
-				 "%s: cannot record boundary 0x%llx", img->path,
-				 (unsigned long long)rip);
-			goto out;
-		}
-		b->addr = rip;
-		b->exec = ++execs[rip - lay->entry_text_start];
-		insn_decode(code, sizeof(code), rip, &b->insn);
-		boundary_name(img, b, where, sizeof(where));
-		snprintf(where + strlen(where), sizeof(where) - strlen(where),
-			 " (%s)", b->insn.text);
-
-		nsucc = insn_successors(&b->insn, &st.regs, st.sregs.gs.base,
+		if (last->insn.flow == FLOW_STOP || last->insn.len == 0)
+			return error(r, last,
+				     "the decode cannot follow this "
+				     "instruction (Capstone 4.0.2 does not "
+				     "know every newer one)");
+		nsucc = insn_successors(&last->insn, &st.regs, st.sregs.gs.base,
 					st.sregs.fs.base, read_guest, &rd,
 					succ);
-		if (nsucc < 0) {
-			fail(err, errlen, img->path,
-			     "cannot read the memory operand that decides "
-			     "where "
-			     "the next instruction is",
-			     where);
-			goto out;
-		}
-		nbps = next_breakpoints(lay, &b->insn, succ, nsucc, bps);
-		for (int i = 0; i < nbps; i++) {
-			if (bps[i] == rip) {
-				fail(err, errlen, img->path,
-				     "an instruction that jumps to itself "
-				     "cannot "
-				     "be stepped by breakpoints",
-				     where);
-				goto out;
-			}
-		}
+		if (nsucc < 0)
+			return error(r, last,
+				     "cannot read the memory operand that "
+				     "decides where the instruction goes");
+		nbps = next_breakpoints(lay, &last->insn, succ, nsucc, bps);
+		for (int i = 0; i < nbps; i++)
+			if (bps[i] == st.regs.rip)
+				return error(r, last,
+					     "an instruction that jumps to "
+					     "itself cannot be stepped by "
+					     "breakpoints");
 		stepping = nbps > 0;
 		if (!stepping) {
 			memcpy(bps, lay->entry_points, sizeof(bps));
 			nbps = lay->nentry_points;
 		}
 	}
-	snprintf(err, errlen, "%s: golden run did not finish within %d exits",
-		 img->path, GOLDEN_MAX_EXITS);
-out:
-	free(execs);
+	return error(r, last, "no end within the exit budget");
+}
+
+static int recorder_init(struct recorder *r, struct vm *vm,
+			 const struct guest_image *img,
+			 const struct guest_layout *lay, struct trace *t,
+			 char *err, size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	memset(t, 0, sizeof(*t));
+	r->vm = vm;
+	r->img = img;
+	r->lay = lay;
+	r->t = t;
+	r->err = err;
+	r->errlen = errlen;
+	r->max = NESTED_TRACE_MAX * 16;
+	r->execs = calloc(lay->entry_text_end - lay->entry_text_start,
+			  sizeof(unsigned));
+	return r->execs ? 0 : -1;
+}
+
+int golden_run(struct vm *vm, const struct guest_image *img,
+	       const struct guest_layout *lay, uint64_t seed, struct golden *g,
+	       char *err, size_t errlen)
+{
+	struct recorder r;
+	enum trace_end end;
+	char why[400];
+
+	memset(g, 0, sizeof(*g));
+	g->seed = seed;
+	if (recorder_init(&r, vm, img, lay, &g->trace, why, sizeof(why)) ||
+	    observation_init(&g->final, lay) ||
+	    guest_boot(vm, img, lay, seed)) {
+		snprintf(err, errlen, "%s: cannot start the guest", img->path);
+		free(r.execs);
+		return -1;
+	}
+	end = record(&r, GOLDEN_TIMEOUT_MS);
+	free(r.execs);
 	vm_set_breakpoints(vm, NULL, 0);
-	if (rc)
-		golden_free(g);
-	return rc;
+	if (end == TRACE_DONE) {
+		observe(vm, lay, RUN_DONE, 0, NULL, &g->final);
+		g->trace.resumed = g->trace.n;
+		return 0;
+	}
+	snprintf(err, errlen, "%s: golden run (no injection): %s", img->path,
+		 end == TRACE_ERROR ? why : g->trace.end);
+	golden_free(g);
+	return -1;
 }
 
 void golden_free(struct golden *g)
 {
-	for (size_t i = 0; i < g->n; i++)
-		snapshot_free(&g->b[i].snap);
-	free(g->b);
+	trace_free(&g->trace);
 	observation_free(&g->final);
-	g->b = NULL;
-	g->n = g->cap = 0;
+}
+
+int trace_after(struct vm *vm, const struct guest_image *img,
+		const struct guest_layout *lay, const struct boundary *at,
+		const struct injection *inj, struct trace *out, char *err,
+		size_t errlen)
+{
+	const struct injector *injector = injector_for(inj->kind);
+	struct recorder r;
+	enum trace_end end;
+	uint64_t frame_rip;
+
+	if (recorder_init(&r, vm, img, lay, out, err, errlen))
+		return -1;
+	r.max = NESTED_TRACE_MAX;
+	r.stop.active = 1;
+	r.stop.rip = at->addr;
+	r.stop.rsp = at->snap.state.regs.rsp;
+	if (vm_set_breakpoints(vm, NULL, 0) ||
+	    snapshot_restore(vm, lay, &at->snap) ||
+	    injector->inject(vm, inj, &at->snap.state)) {
+		snprintf(err, errlen,
+			 "KVM refused to restore a snapshot or "
+			 "to inject");
+		free(r.execs);
+		return -1;
+	}
+	end = record(&r, NESTED_TIMEOUT_MS);
+	free(r.execs);
+	vm_set_breakpoints(vm, NULL, 0);
+	if (end == TRACE_ERROR)
+		return -1;
+	if (end != TRACE_RESUMED)
+		out->resumed = out->n;
+	/* The event must have landed where the model said: the first boundary
+	 * is its gate, and the frame the CPU pushed names `at`. */
+	if (out->n && guest_gate(lay, injector->vector) == out->b[0].addr &&
+	    guest_in_entry_text(lay, out->b[0].addr) &&
+	    vm_read_virt(vm, out->b[0].snap.state.sregs.cr3,
+			 out->b[0].snap.state.regs.rsp, &frame_rip, 8) == 0 &&
+	    frame_rip != at->addr) {
+		char want[160], got[160];
+		snprintf(err, errlen,
+			 "the %s was delivered at %s, not at %s where the "
+			 "model says it lands",
+			 injector->name,
+			 image_format_addr(img, frame_rip, got, sizeof(got)),
+			 image_format_addr(img, at->addr, want, sizeof(want)));
+		trace_free(out);
+		return -1;
+	}
+	return 0;
 }

@@ -1,15 +1,18 @@
-/* The golden run: the workload with no injection, stopped at every
- * instruction boundary of entry text by hardware breakpoints that the host
- * computes from Capstone's decode. Never TF: single-stepping sets TF behind
- * the guest's back, and on hardware KVM it then leaks into R11 across
- * SYSCALL, into PUSHF and into event frames.
+/* Traces: every instruction boundary of entry text that execution reaches,
+ * each with its name, disassembly, which execution of it this is, and a
+ * snapshot. The golden run is the trace of the workload with no injection;
+ * a nested trace is the one after an injection, through the handler, up to
+ * where the interrupted code resumes.
  *
- * Each boundary gets its name, its disassembly, which execution of it this
- * is, and a snapshot; the run's end is the expected final state.
+ * Boundaries are reached by hardware breakpoints that the host computes
+ * from Capstone's decode. Never TF: single-stepping sets TF behind the
+ * guest's back, and on hardware KVM it then leaks into R11 across SYSCALL,
+ * into PUSHF and into event frames.
  */
 #ifndef IST_STEPPER_H
 #define IST_STEPPER_H
 
+#include "../injectors/injector.h"
 #include "disasm.h"
 #include "guest.h"
 #include "loader.h"
@@ -23,9 +26,17 @@ struct boundary {
 	struct snapshot snap;
 };
 
-struct golden {
+struct trace {
 	struct boundary *b;
 	size_t n, cap;
+	/* Nested traces: the index of the boundary where the interrupted
+	 * code resumed (the handler's IRET landed), or n if it never did. */
+	size_t resumed;
+	char end[200]; /* how the trace ended, in words */
+};
+
+struct golden {
+	struct trace trace;
 	struct observation final;
 	uint64_t seed;
 };
@@ -38,7 +49,18 @@ int golden_run(struct vm *vm, const struct guest_image *img,
 	       char *err, size_t errlen);
 void golden_free(struct golden *g);
 
-/* Formats "symbol+0xoff" for a boundary; "#k" is added when k > 1. */
+/* Records the trace after delivering inj at boundary `at`: from the
+ * handler's first instruction until the interrupted code resumes (or the
+ * guest stops). Checks the event landed where expected: the frame the CPU
+ * pushed must name at->addr. Returns -1 with a reason on a harness error
+ * (a landing elsewhere is one); a stub that crashes just ends its trace. */
+int trace_after(struct vm *vm, const struct guest_image *img,
+		const struct guest_layout *lay, const struct boundary *at,
+		const struct injection *inj, struct trace *out, char *err,
+		size_t errlen);
+void trace_free(struct trace *t);
+
+/* Formats "symbol+0xoff" for a boundary; " #k" is added when k > 1. */
 char *boundary_name(const struct guest_image *img, const struct boundary *b,
 		    char *buf, size_t len);
 

@@ -9,9 +9,10 @@ int verdict_as_declared(enum verdict_kind kind, uint64_t declared)
 {
 	switch (declared) {
 	case 0:
-		return kind == VERDICT_PASS;
+		return kind == VERDICT_PASS || kind == VERDICT_ARCH_SHUTDOWN;
 	case IST_EXPECT_FAIL:
-		return kind != VERDICT_PASS && kind != VERDICT_HARNESS_ERROR;
+		return kind != VERDICT_PASS && kind != VERDICT_ARCH_SHUTDOWN &&
+		       kind != VERDICT_HARNESS_ERROR;
 	case IST_EXPECT_SHUTDOWN:
 		return kind == VERDICT_SHUTDOWN;
 	case IST_EXPECT_HANG:
@@ -20,74 +21,289 @@ int verdict_as_declared(enum verdict_kind kind, uint64_t declared)
 	return 0;
 }
 
-static void run_trials(struct vm *vm, const struct sweep_options *opt,
-		       struct stub_sweep *s, int *harness_error)
+struct depth_counts sweep_totals(const struct stub_sweep *s)
 {
+	struct depth_counts t = {0};
+
+	for (int d = 0; d < SCHEDULE_MAX_DEPTH; d++) {
+		t.schedules += s->counts[d].schedules;
+		t.passed += s->counts[d].passed;
+		t.failed += s->counts[d].failed;
+		t.arch_shutdown += s->counts[d].arch_shutdown;
+		t.outside += s->counts[d].outside;
+		t.impossible += s->counts[d].impossible;
+		t.harness_errors += s->counts[d].harness_errors;
+	}
+	return t;
+}
+
+/* The schedule being built, level by level, and what is in flight. */
+struct path {
+	struct schedule sched;
+	struct expected_delivery deliveries[SCHEDULE_MAX_DEPTH];
+	int nd;
+	/* IST stacks whose handlers are running: throughout the current
+	 * trace (inner), and once its own event's handler has returned. */
+	unsigned inflight_inner, inflight_outer;
+	int reentry;
+};
+
+struct sweeper {
+	struct vm *vm;
+	struct stub_sweep *s;
+	const struct sweep_options *opt;
 	struct oracle_context ctx;
 	struct observation obs;
+	int harness_error;
+};
 
-	oracle_context_init(&ctx, &s->lay, s->lay.boot_cr3);
-	if (observation_init(&obs, &s->lay)) {
-		*harness_error = 1;
-		return;
-	}
-	for (size_t i = 0; i < s->golden.n; i++) {
-		const struct boundary *b = &s->golden.b[i];
-		for (int k = 0; k < EVENT_KIND_COUNT; k++) {
-			const struct injector *inj = injector_for(k);
-			struct injection injection;
-			struct trial_record *r;
-			struct oracle_case c = {
-				.golden = &s->golden.final,
-				.trial = &obs,
-				.delivered = &b->snap.state,
-				.vector = inj->vector,
-				.event = inj->name,
-				.ist_index = inj->ist_index,
-			};
+static int at_matches(const struct sweeper *w, const struct boundary *b)
+{
+	const struct guest_symbol *sym;
+	uint64_t addr;
 
-			/* Only events the stub has entries for. */
-			if (!(opt->events & s->lay.handles & (1u << k)))
-				continue;
-			injection_default(&injection, k);
-			r = &s->trials[s->ntrials++];
-			r->boundary = i;
-			r->event = k;
-			if (trial_run(vm, &s->lay, b, &injection,
-				      opt->timeout_ms, &obs)) {
-				memset(&r->verdict, 0, sizeof(r->verdict));
-				r->verdict.kind = VERDICT_HARNESS_ERROR;
-				snprintf(r->verdict.summary,
-					 sizeof(r->verdict.summary),
-					 "KVM refused to restore the snapshot "
-					 "or "
-					 "to run the trial");
-				*harness_error = 1;
-			} else {
-				oracle_judge(&ctx, &c, &r->verdict);
-			}
-			r->declared = guest_expectation(&s->lay, b->addr);
-			r->as_declared = verdict_as_declared(r->verdict.kind,
-							     r->declared);
-			if (r->verdict.kind == VERDICT_PASS)
-				s->passed++;
-			else
-				s->failed++;
-			s->not_as_declared += !r->as_declared;
+	if (w->opt->exec && b->exec != w->opt->exec)
+		return 0;
+	if (!w->opt->at)
+		return 1;
+	if (strchr(w->opt->at, '+'))
+		return image_parse_addr(&w->s->img, w->opt->at, &addr) == 0 &&
+		       addr == b->addr;
+	sym = image_symbol_at(&w->s->img, b->addr);
+	return sym && strcmp(sym->name, w->opt->at) == 0;
+}
+
+/* Where a held event lands: the first later boundary of the same trace
+ * where the model says it is delivered. */
+static long delivery_index(const struct trace *t, size_t i,
+			   const struct injection *inj, enum model_outcome *o)
+{
+	const char *why;
+
+	*o = model_decide(&t->b[i].snap.state, inj, &why);
+	if (*o != MODEL_DEFER && *o != MODEL_LATCH)
+		return (long)i;
+	for (size_t j = i + 1; j < t->n; j++) {
+		enum model_outcome later =
+			model_decide(&t->b[j].snap.state, inj, &why);
+		if (later == MODEL_DELIVER) {
+			*o = MODEL_DELIVER;
+			return (long)j;
 		}
 	}
-	observation_free(&obs);
+	return -1;
+}
+
+static uint64_t declared_for(const struct stub_sweep *s, const struct path *p)
+{
+	uint64_t declared = 0;
+
+	for (int k = 0; k < p->sched.depth; k++) {
+		uint64_t d = guest_expectation(&s->lay,
+					       p->sched.step[k].delivered_addr);
+		if (d)
+			declared = d;
+	}
+	if (p->reentry && s->lay.expect_reentry)
+		declared = s->lay.expect_reentry;
+	return declared;
+}
+
+static const struct ist_assume *assumption_broken(const struct stub_sweep *s,
+						  const struct schedule *sc)
+{
+	for (int k = 0; k < sc->depth; k++) {
+		const struct ist_assume *a = guest_assumption_broken(
+			&s->lay, 1ULL << sc->step[k].inj.kind,
+			sc->step[k].delivered_addr);
+		if (a)
+			return a;
+	}
+	return NULL;
+}
+
+static void keep_record(struct stub_sweep *s, const struct path *p,
+			const struct verdict *v, uint64_t declared,
+			int as_declared, const struct ist_assume *assumption)
+{
+	struct sweep_record *r;
+
+	if (s->nrecords == s->cap_records) {
+		size_t cap = s->cap_records ? s->cap_records * 2 : 64;
+		struct sweep_record *nr;
+
+		if (cap > SWEEP_MAX_RECORDS ||
+		    !(nr = realloc(s->records, cap * sizeof(*nr)))) {
+			s->dropped_records++;
+			return;
+		}
+		s->records = nr;
+		s->cap_records = cap;
+	}
+	r = &s->records[s->nrecords++];
+	r->sched = p->sched;
+	r->verdict = *v;
+	r->declared = declared;
+	r->as_declared = as_declared;
+	r->assumption = assumption;
+	r->reentry = p->reentry;
+}
+
+static void classify(struct sweeper *w, const struct path *p, struct verdict *v)
+{
+	struct stub_sweep *s = w->s;
+	struct depth_counts *c = &s->counts[p->sched.depth - 1];
+	const struct ist_assume *a = assumption_broken(s, &p->sched);
+	uint64_t declared = declared_for(s, p);
+	int as_declared = verdict_as_declared(v->kind, declared);
+
+	c->schedules++;
+	switch (v->kind) {
+	case VERDICT_PASS:
+		c->passed++;
+		break;
+	case VERDICT_ARCH_SHUTDOWN:
+		c->arch_shutdown++;
+		break;
+	case VERDICT_HARNESS_ERROR:
+		c->harness_errors++;
+		w->harness_error = 1;
+		break;
+	default:
+		if (a) {
+			/* Reported apart, never hidden, never blamed. */
+			c->outside++;
+			as_declared = 1;
+		} else {
+			c->failed++;
+		}
+	}
+	if (!as_declared)
+		s->not_as_declared++;
+	if (v->kind != VERDICT_PASS && v->kind != VERDICT_ARCH_SHUTDOWN)
+		keep_record(s, p, v, declared, as_declared,
+			    v->kind == VERDICT_HARNESS_ERROR ? NULL : a);
+	else if (!as_declared)
+		keep_record(s, p, v, declared, as_declared, NULL);
+}
+
+static void harness_failure(struct verdict *v, const char *why)
+{
+	memset(v, 0, sizeof(*v));
+	v->kind = VERDICT_HARNESS_ERROR;
+	snprintf(v->summary, sizeof(v->summary), "%s", why);
+}
+
+static void sweep_trace(struct sweeper *w, const struct trace *t, int level,
+			struct path *p);
+
+/* One schedule: the path so far plus (event at t->b[i]). */
+static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
+			 int level, struct path *p, enum event_kind kind)
+{
+	const struct injector *injector = injector_for(kind);
+	struct schedule_step *st = &p->sched.step[level];
+	struct stub_sweep *s = w->s;
+	struct oracle_case c = {0};
+	enum model_outcome outcome;
+	const struct boundary *at;
+	struct path child;
+	struct verdict v;
+	char why[400];
+	long j;
+
+	memset(st, 0, sizeof(*st));
+	injection_default(&st->inj, kind);
+	st->inj.db_method = w->opt->db_method;
+	st->addr = t->b[i].addr;
+	st->exec = t->b[i].exec;
+	snprintf(st->insn, sizeof(st->insn), "%s", t->b[i].insn.text);
+	p->sched.depth = level + 1;
+
+	j = delivery_index(t, i, &st->inj, &outcome);
+	st->outcome = outcome;
+	if (j < 0 || outcome == MODEL_IMPOSSIBLE) {
+		s->counts[level].impossible++;
+		return;
+	}
+	at = &t->b[j];
+	st->delivered_addr = at->addr;
+	st->delivered_exec = at->exec;
+
+	child = *p;
+	child.reentry = p->reentry;
+	{
+		unsigned inflight = (size_t)j < t->resumed ? p->inflight_inner
+							   : p->inflight_outer;
+		unsigned mine = 1u << injector->ist_index;
+		if (outcome == MODEL_DELIVER) {
+			child.reentry |= !!(inflight & mine);
+			child.inflight_outer = inflight;
+			child.inflight_inner = inflight | mine;
+			child.deliveries[child.nd++] =
+				(struct expected_delivery){
+					.vector = injector->vector,
+					.event = injector->name,
+					.ist_index = injector->ist_index,
+					.frame = &at->snap.state,
+				};
+		}
+	}
+	c.golden = &s->golden.final;
+	c.trial = &w->obs;
+	c.deliveries = child.deliveries;
+	c.ndeliveries = child.nd;
+	c.expect_shutdown = outcome == MODEL_SHUTDOWN;
+
+	if (trial_run(w->vm, &s->img, &s->lay, at, &st->inj, w->opt->timeout_ms,
+		      &w->obs, why, sizeof(why)))
+		harness_failure(&v, why);
+	else
+		oracle_judge(&w->ctx, &c, &v);
+	classify(w, &child, &v);
+
+	if (level + 1 < w->opt->depth && outcome == MODEL_DELIVER &&
+	    v.kind != VERDICT_HARNESS_ERROR) {
+		struct trace sub;
+
+		if (trace_after(w->vm, &s->img, &s->lay, at, &st->inj, &sub,
+				why, sizeof(why))) {
+			child.sched.depth = level + 1;
+			harness_failure(&v, why);
+			classify(w, &child, &v);
+			return;
+		}
+		sweep_trace(w, &sub, level + 1, &child);
+		trace_free(&sub);
+	}
+}
+
+static void sweep_trace(struct sweeper *w, const struct trace *t, int level,
+			struct path *p)
+{
+	unsigned events = w->opt->events[level] & (unsigned)w->s->lay.handles;
+
+	for (size_t i = 0; i < t->n; i++) {
+		if (level == 0 && !at_matches(w, &t->b[i]))
+			continue;
+		for (int k = 0; k < EVENT_KIND_COUNT; k++)
+			if (events & (1u << k))
+				try_schedule(w, t, i, level, p, k);
+	}
 }
 
 int sweep_stub(struct vm *vm, const char *name, const char *path,
 	       const struct sweep_options *opt, struct stub_sweep *s,
 	       int *harness_error)
 {
+	struct sweeper w = {.vm = vm, .s = s, .opt = opt};
+	struct path root = {0};
 	char err[400];
 
 	memset(s, 0, sizeof(*s));
 	*harness_error = 0;
 	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->depth = opt->depth;
 	if (image_load(path, &s->img, err, sizeof(err)) ||
 	    guest_layout_read(&s->img, &s->lay, err, sizeof(err))) {
 		snprintf(s->error, sizeof(s->error), "%s", err);
@@ -96,23 +312,25 @@ int sweep_stub(struct vm *vm, const char *name, const char *path,
 	if (golden_run(vm, &s->img, &s->lay, opt->seed, &s->golden, err,
 		       sizeof(err))) {
 		snprintf(s->error, sizeof(s->error), "%s", err);
+		s->golden_failed = 1;
 		image_free(&s->img);
 		return -1;
 	}
 	s->loaded = 1;
-	s->trials =
-		calloc(s->golden.n * EVENT_KIND_COUNT + 1, sizeof(*s->trials));
-	if (!s->trials) {
+	if (observation_init(&w.obs, &s->lay)) {
 		*harness_error = 1;
 		return -1;
 	}
-	run_trials(vm, opt, s, harness_error);
-	return *harness_error ? -1 : 0;
+	oracle_context_init(&w.ctx, &s->lay, s->lay.boot_cr3);
+	sweep_trace(&w, &s->golden.trace, 0, &root);
+	observation_free(&w.obs);
+	*harness_error = w.harness_error;
+	return w.harness_error ? -1 : 0;
 }
 
 void stub_sweep_free(struct stub_sweep *s)
 {
-	free(s->trials);
+	free(s->records);
 	if (s->loaded) {
 		golden_free(&s->golden);
 		image_free(&s->img);

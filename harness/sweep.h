@@ -1,35 +1,65 @@
-/* An exhaustive sweep of one stub: its golden run, then one trial per
- * (boundary, event kind), each judged by the oracle and compared with what
- * the stub declares it must get. */
+/* An exhaustive sweep of one stub: its golden run, then every schedule up
+ * to the requested depth, depth first: a trial per (boundary, event) of a
+ * trace, and under each delivered event the trace after it, recorded once
+ * and freed once its schedules are done. Each trial is judged by the
+ * oracle against the model's expected deliveries, and classified against
+ * what the stub declares (EXPECT) and assumes (ASSUME).
+ */
 #ifndef IST_SWEEP_H
 #define IST_SWEEP_H
 
 #include "../injectors/injector.h"
 #include "oracle.h"
+#include "schedule.h"
 #include "stepper.h"
 
 struct sweep_options {
 	uint64_t seed;
 	unsigned timeout_ms;
-	unsigned events; /* bit mask of 1 << enum event_kind */
+	int depth; /* 1 .. SCHEDULE_MAX_DEPTH */
+	/* Event kinds tried at each level (bit 1 << enum event_kind). */
+	unsigned events[SCHEDULE_MAX_DEPTH];
+	/* Narrowing of the first injection: boundaries named after this
+	 * symbol ("sym"), or exactly this one ("sym+0x12"); NULL for all. */
+	const char *at;
+	unsigned exec; /* only this execution of it; 0 for all */
+	enum db_method db_method;
 };
 
-struct trial_record {
-	size_t boundary; /* index into golden.b */
-	enum event_kind event;
-	struct verdict verdict;
-	uint64_t declared; /* 0 (must pass) or IST_EXPECT_* */
-	int as_declared;
+struct depth_counts {
+	size_t schedules; /* tried: run and judged */
+	size_t passed, failed;
+	size_t arch_shutdown; /* the CPU had to shut down */
+	size_t outside;	      /* failed, but broke a declared assumption */
+	size_t impossible;    /* the model says the event cannot arise there */
+	size_t harness_errors;
 };
+
+/* Every schedule that did not plainly pass as declared. */
+struct sweep_record {
+	struct schedule sched;
+	struct verdict verdict; /* VERDICT_OUTSIDE_ASSUMPTIONS keeps the
+				   underlying failure in its summary */
+	uint64_t declared;	/* 0 (must pass) or IST_EXPECT_* */
+	int as_declared;
+	const struct ist_assume *assumption; /* the one broken, or NULL */
+	int reentry; /* an event entered an IST stack still in use */
+};
+
+#define SWEEP_MAX_RECORDS 4096
 
 struct stub_sweep {
 	char name[64];
 	struct guest_image img;
 	struct guest_layout lay;
 	struct golden golden;
-	struct trial_record *trials;
-	size_t ntrials, passed, failed, not_as_declared;
-	int loaded;	 /* img, lay and golden are valid */
+	int loaded;	   /* img, lay and golden are valid */
+	int golden_failed; /* loadable, but fails without any injection */
+	int depth;
+	struct depth_counts counts[SCHEDULE_MAX_DEPTH];
+	struct sweep_record *records;
+	size_t nrecords, cap_records, dropped_records;
+	size_t not_as_declared;
 	char error[512]; /* why the stub could not be swept */
 };
 
@@ -43,5 +73,8 @@ void stub_sweep_free(struct stub_sweep *s);
 
 /* Does a verdict meet a declaration? */
 int verdict_as_declared(enum verdict_kind kind, uint64_t declared);
+
+/* Totals over all depths. */
+struct depth_counts sweep_totals(const struct stub_sweep *s);
 
 #endif

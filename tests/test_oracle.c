@@ -43,6 +43,7 @@ struct fixture {
 	struct oracle_context ctx;
 	struct observation golden, trial;
 	struct vcpu_state delivered;
+	struct expected_delivery nmi_delivery;
 	struct oracle_case cse;
 	uint64_t golden_data[USER_WORDS], trial_data[USER_WORDS];
 	struct verdict v;
@@ -230,10 +231,12 @@ static void fixture_reset(void)
 
 	fx.cse.golden = &fx.golden;
 	fx.cse.trial = &fx.trial;
-	fx.cse.delivered = &fx.delivered;
-	fx.cse.vector = IST_VEC_NMI;
-	fx.cse.event = "nmi";
-	fx.cse.ist_index = IST_INDEX_NMI;
+	fx.nmi_delivery.frame = &fx.delivered;
+	fx.nmi_delivery.vector = IST_VEC_NMI;
+	fx.nmi_delivery.event = "nmi";
+	fx.nmi_delivery.ist_index = IST_INDEX_NMI;
+	fx.cse.deliveries = &fx.nmi_delivery;
+	fx.cse.ndeliveries = 1;
 }
 
 static struct ist_log_entry *trial_nmi(void)
@@ -885,7 +888,8 @@ static void test_precedence(void)
 	check_has_diff(&fx.v, VERDICT_STATE_MISMATCH, "final.r15",
 		       fx.golden.final.regs.r15, fx.trial.final.regs.r15);
 
-	/* The injected body (the first NMI) is judged, not the second. */
+	/* Every body that ran is judged for invariants, the extra one too
+	 * (named nmi#2.), while the count says it should not have run. */
 	fixture_reset();
 	{
 		struct ist_log_entry again = *trial_nmi();
@@ -894,10 +898,12 @@ static void test_precedence(void)
 		log_append(&fx.trial.log, &again);
 		trial_nmi()->cr3 = USER_CR3;
 	}
-	expect_layers("double + invariant", VERDICT_DOUBLE_HANDLED, NULL, 2);
+	expect_layers("double + invariant", VERDICT_DOUBLE_HANDLED, NULL, 3);
 	check_has_diff(&fx.v, VERDICT_DOUBLE_HANDLED, "nmi.bodies_run", 1, 2);
 	check_has_diff(&fx.v, VERDICT_INVARIANT, "nmi.cr3", KERNEL_CR3,
 		       USER_CR3);
+	check_has_diff(&fx.v, VERDICT_INVARIANT, "nmi#2.gs_base", KERNEL_GS,
+		       USER_GS);
 
 	/* machine > events > invariants; state is not judged at all. */
 	fixture_reset();

@@ -21,10 +21,13 @@
 #define RFLAGS_TF (1ULL << 8)
 #define RFLAGS_RF (1ULL << 16)
 
+/* Depth 1, NMI only, unless a test says otherwise. */
 static struct sweep_options options = {
 	.seed = 1,
 	.timeout_ms = TRIAL_TIMEOUT_MS,
-	.events = 1u << EVENT_NMI,
+	.depth = 1,
+	.events = {1u << EVENT_NMI, 1u << EVENT_NMI, 1u << EVENT_NMI,
+		   1u << EVENT_NMI},
 };
 
 static int sweep(struct vm *vm, const char *dir, const char *name,
@@ -58,13 +61,14 @@ static void test_linux_passes_everywhere(struct vm *vm)
 		CHECK(!"linux sweeps");
 		return;
 	}
-	CHECK(s.golden.n > 40);
-	CHECK_EQ_U64(s.ntrials, s.golden.n);
-	CHECK_EQ_U64(s.passed, s.ntrials);
-	CHECK_EQ_U64(s.failed, 0);
+	CHECK(s.golden.trace.n > 40);
+	CHECK_EQ_U64(s.counts[0].schedules, s.golden.trace.n);
+	CHECK_EQ_U64(s.counts[0].passed, s.golden.trace.n);
+	CHECK_EQ_U64(s.counts[0].failed, 0);
+	CHECK_EQ_U64(s.nrecords, 0);
 	CHECK_EQ_U64(s.not_as_declared, 0);
-	for (size_t i = 0; i < s.golden.n; i++) {
-		const struct boundary *b = &s.golden.b[i];
+	for (size_t i = 0; i < s.golden.trace.n; i++) {
+		const struct boundary *b = &s.golden.trace.b[i];
 		/* Every boundary is entry text, at CPL0. */
 		CHECK(guest_in_entry_text(&s.lay, b->addr));
 		CHECK_EQ_U64(b->snap.state.sregs.cs.dpl, 0);
@@ -93,28 +97,42 @@ static void test_cs_swapgs_fails_exactly_in_user_gs_windows(struct vm *vm)
 		CHECK(!"cs-swapgs sweeps");
 		return;
 	}
-	for (size_t i = 0; i < s.ntrials; i++) {
-		const struct trial_record *r = &s.trials[i];
-		const struct boundary *b = &s.golden.b[r->boundary];
-		int user_gs = b->snap.state.sregs.gs.base != s.lay.percpu_va;
-		int fails = r->verdict.kind != VERDICT_PASS;
+	/* Every failure is one of the expected ones, with GS the user's. */
+	for (size_t i = 0; i < s.nrecords; i++) {
+		const struct sweep_record *r = &s.records[i];
+		const struct schedule_step *st = &r->sched.step[0];
 		char name[200];
 
-		boundary_name(&s.img, b, name, sizeof(name));
-		if (name_in(name, expected, n) != fails || user_gs != fails) {
-			fprintf(stderr, "  %s: %s, GS %s\n", name,
-				verdict_name(r->verdict.kind),
-				user_gs ? "user" : "kernel");
-			CHECK(!"fails exactly at the expected boundaries");
+		snprintf(name, sizeof(name), "%s", "?");
+		for (size_t k = 0; k < s.golden.trace.n; k++) {
+			const struct boundary *b = &s.golden.trace.b[k];
+			if (b->addr == st->addr && b->exec == st->exec) {
+				boundary_name(&s.img, b, name, sizeof(name));
+				CHECK(b->snap.state.sregs.gs.base !=
+				      s.lay.percpu_va);
+			}
 		}
-		if (fails) {
-			failed++;
-			CHECK_EQ_U64(r->verdict.kind, VERDICT_INVARIANT);
-			CHECK(r->verdict.ndiffs >= 1);
-			CHECK_EQ_STR(r->verdict.diffs[0].field, "nmi.gs_base");
-			CHECK_EQ_U64(r->verdict.diffs[0].expected,
-				     s.lay.percpu_va);
+		if (!name_in(name, expected, n)) {
+			fprintf(stderr, "  unexpected failure at %s\n", name);
+			CHECK(!"fails only at the expected boundaries");
 		}
+		failed++;
+		CHECK_EQ_U64(r->verdict.kind, VERDICT_INVARIANT);
+		CHECK(r->verdict.ndiffs >= 1);
+		CHECK_EQ_STR(r->verdict.diffs[0].field, "nmi.gs_base");
+		CHECK_EQ_U64(r->verdict.diffs[0].expected, s.lay.percpu_va);
+	}
+	/* And every boundary with the user's GS failed. */
+	for (size_t k = 0; k < s.golden.trace.n; k++) {
+		const struct boundary *b = &s.golden.trace.b[k];
+		int found = 0;
+
+		if (b->snap.state.sregs.gs.base == s.lay.percpu_va)
+			continue;
+		for (size_t i = 0; i < s.nrecords; i++)
+			found |= s.records[i].sched.step[0].addr == b->addr &&
+				 s.records[i].sched.step[0].exec == b->exec;
+		CHECK(found);
 	}
 	CHECK_EQ_U64(failed, n);
 	CHECK_EQ_U64(s.not_as_declared, 0);
@@ -144,22 +162,25 @@ static void test_no_tf_or_rf_leaks(struct vm *vm)
 {
 	struct stub_sweep s;
 	struct observation obs;
-	struct injection nmi = {.kind = EVENT_NMI};
+	struct injection nmi;
+	char why[400];
 
 	if (sweep(vm, IST_GUEST_DIR, "linux", &s)) {
 		CHECK(!"linux sweeps");
 		return;
 	}
+	injection_default(&nmi, EVENT_NMI);
 	check_no_tf_rf(&s.golden.final.log, "golden run");
 	CHECK_EQ_U64(s.golden.final.final.regs.rflags & RFLAGS_TF, 0);
 	observation_init(&obs, &s.lay);
-	for (size_t i = 0; i < s.golden.n; i++) {
-		const struct boundary *b = &s.golden.b[i];
+	for (size_t i = 0; i < s.golden.trace.n; i++) {
+		const struct boundary *b = &s.golden.trace.b[i];
 		CHECK_EQ_U64(
 			b->snap.state.regs.rflags & (RFLAGS_TF | RFLAGS_RF), 0);
-		CHECK_EQ_U64(
-			trial_run(vm, &s.lay, b, &nmi, TRIAL_TIMEOUT_MS, &obs),
-			0);
+		CHECK_EQ_U64(trial_run(vm, &s.img, &s.lay, b, &nmi,
+				       TRIAL_TIMEOUT_MS, &obs, why,
+				       sizeof(why)),
+			     0);
 		CHECK_EQ_U64(obs.end, RUN_DONE);
 		check_no_tf_rf(&obs.log, "trial");
 		CHECK_EQ_U64(obs.final.regs.rflags & RFLAGS_TF, 0);
@@ -168,11 +189,13 @@ static void test_no_tf_or_rf_leaks(struct vm *vm)
 	stub_sweep_free(&s);
 }
 
+/* Verdicts of a depth-1 sweep: passes are counted, the rest recorded. */
 static void count_kinds(const struct stub_sweep *s, size_t *counts)
 {
 	memset(counts, 0, sizeof(size_t) * VERDICT_KIND_COUNT);
-	for (size_t i = 0; i < s->ntrials; i++)
-		counts[s->trials[i].verdict.kind]++;
+	counts[VERDICT_PASS] = s->counts[0].passed;
+	for (size_t i = 0; i < s->nrecords; i++)
+		counts[s->records[i].verdict.kind]++;
 }
 
 /* Shutdowns come first in the trace (the SYSCALL gap), passes after them:
@@ -191,8 +214,10 @@ static void test_triple_fault_is_a_verdict(struct vm *vm)
 		     3 * IST_SYSCALL_COUNT + 2 * IST_SYSCALL_COUNT);
 	CHECK(counts[VERDICT_PASS] > 30);
 	CHECK_EQ_U64(counts[VERDICT_PASS] + counts[VERDICT_SHUTDOWN],
-		     s.ntrials);
-	CHECK_EQ_U64(s.trials[0].verdict.kind, VERDICT_SHUTDOWN);
+		     s.counts[0].schedules);
+	/* The first boundary of the trace shut down; passes came after. */
+	CHECK(s.nrecords > 0 &&
+	      s.records[0].sched.step[0].addr == s.golden.trace.b[0].addr);
 	CHECK_EQ_U64(s.not_as_declared, 0);
 	stub_sweep_free(&s);
 }
@@ -214,9 +239,9 @@ static void test_hang_is_a_verdict(struct vm *vm)
 	CHECK_EQ_U64(counts[VERDICT_HANG], 3 * IST_SYSCALL_COUNT);
 	CHECK_EQ_U64(counts[VERDICT_INVARIANT], IST_SYSCALL_COUNT);
 	CHECK_EQ_U64(s.not_as_declared, 0);
-	for (size_t i = 0; i < s.ntrials; i++)
-		if (s.trials[i].verdict.kind == VERDICT_HANG)
-			CHECK(strstr(s.trials[i].verdict.summary, "200 ms"));
+	for (size_t i = 0; i < s.nrecords; i++)
+		if (s.records[i].verdict.kind == VERDICT_HANG)
+			CHECK(strstr(s.records[i].verdict.summary, "200 ms"));
 	stub_sweep_free(&s);
 }
 
@@ -229,7 +254,7 @@ static void test_wrong_declaration_is_reported(struct vm *vm)
 		return;
 	}
 	/* A declaration covers every execution of its addresses. */
-	CHECK_EQ_U64(s.failed, 0);
+	CHECK_EQ_U64(s.counts[0].failed, 0);
 	CHECK_EQ_U64(s.not_as_declared, IST_SYSCALL_COUNT);
 	stub_sweep_free(&s);
 }
@@ -243,12 +268,18 @@ static void test_golden_run_is_deterministic(struct vm *vm)
 		CHECK(!"linux sweeps twice");
 		return;
 	}
-	CHECK_EQ_U64(a.golden.n, b.golden.n);
-	for (size_t i = 0; i < a.golden.n && i < b.golden.n; i++) {
-		CHECK_EQ_U64(a.golden.b[i].addr, b.golden.b[i].addr);
-		CHECK(!memcmp(&a.golden.b[i].snap.state.regs,
-			      &b.golden.b[i].snap.state.regs,
+	CHECK_EQ_U64(a.golden.trace.n, b.golden.trace.n);
+	for (size_t i = 0; i < a.golden.trace.n && i < b.golden.trace.n; i++) {
+		const struct snapshot *x = &a.golden.trace.b[i].snap;
+		const struct snapshot *y = &b.golden.trace.b[i].snap;
+		CHECK_EQ_U64(a.golden.trace.b[i].addr,
+			     b.golden.trace.b[i].addr);
+		CHECK(!memcmp(&x->state.regs, &y->state.regs,
 			      sizeof(struct kvm_regs)));
+		CHECK(!memcmp(&x->state.sregs, &y->state.sregs,
+			      sizeof(struct kvm_sregs)));
+		CHECK(!memcmp(x->mem, y->mem,
+			      a.lay.kernel_rw_len + a.lay.user_rw_len));
 	}
 	CHECK(!memcmp(&a.golden.final.final.regs, &b.golden.final.final.regs,
 		      sizeof(struct kvm_regs)));
