@@ -26,10 +26,11 @@ void *memset(void *dst, int c, size_t n);
 /* SYSCALL clears these in RFLAGS: TF, DF, IF, IOPL, AC, NT (as Linux). */
 #define SYSCALL_FMASK 0x47700
 
-/* The user's GS and FS bases: plain user addresses, positive, so a paranoid
- * entry's sign test tells them from the kernel's. */
-#define USER_GS_BASE 0x3ff000
-#define USER_FS_BASE 0x3fe000
+/* The user's GS and FS bases: user pages of the workload's (positive
+ * addresses, so a paranoid entry's sign test tells them from the
+ * kernel's), inside its snapshotted data, so that a write through the wrong
+ * GS is restored between trials and shows in the final state. */
+extern char user_gs_area[], user_fs_area[];
 
 struct tss64 {
 	uint32_t reserved0;
@@ -303,8 +304,8 @@ static void setup_gs(void)
 	percpu[PERCPU_SELF / 8] = (uint64_t)percpu;
 	percpu[PERCPU_STACK_TOP / 8] =
 		(uint64_t)&kernel_stack[sizeof(kernel_stack)];
-	wrmsr(MSR_FS_BASE, USER_FS_BASE);
-	wrmsr(MSR_GS_BASE, USER_GS_BASE);
+	wrmsr(MSR_FS_BASE, (uint64_t)user_fs_area);
+	wrmsr(MSR_GS_BASE, (uint64_t)user_gs_area);
 	wrmsr(MSR_KERNEL_GS_BASE, (uint64_t)percpu);
 }
 

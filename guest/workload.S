@@ -90,6 +90,13 @@ workload_store_slot:
 	.quad 0
 workload_regs:
 	.fill 15, 8, 0
+	/* The user's FS and GS bases point here (kernel_main). */
+	.balign 64
+	.globl user_fs_area, user_gs_area
+user_fs_area:
+	.fill 64, 1, 0
+user_gs_area:
+	.fill 64, 1, 0
 	.balign 4096
 	.globl workload_stack
 workload_stack:

@@ -54,6 +54,11 @@ static int read_table(const struct guest_image *img, const char *name,
 	return 0;
 }
 
+static int fits(uint64_t gpa, uint64_t len)
+{
+	return gpa <= IST_GUEST_MEM_SIZE && len <= IST_GUEST_MEM_SIZE - gpa;
+}
+
 /* A declaration that is one quad (HANDLES, EXPECT_REENTRY). */
 static void read_quad(const struct guest_image *img, const char *name,
 		      uint64_t *out)
@@ -127,6 +132,31 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 	}
 	lay->kernel_rw_len = krw_end - krw_start;
 	lay->user_rw_len = urw_end - urw_start;
+	if (!fits(lay->log_gpa, sizeof(struct ist_log)) ||
+	    !fits(lay->ist_stacks_gpa,
+		  sizeof(struct ist_stack) * IST_STACK_COUNT) ||
+	    !fits(lay->kernel_rw_gpa, lay->kernel_rw_len) ||
+	    !fits(lay->user_rw_gpa, lay->user_rw_len) ||
+	    krw_end < krw_start || urw_end < urw_start) {
+		snprintf(err, errlen,
+			 "%s: the guest's data (log, IST stacks, writable "
+			 "ranges) does not fit in its %u KiB of memory",
+			 img->path, IST_GUEST_MEM_SIZE / 1024);
+		return -1;
+	}
+	for (size_t i = 0; i < img->nsegs; i++) {
+		if (!fits(img->segs[i].paddr, img->segs[i].memsz)) {
+			snprintf(err, errlen,
+				 "%s: a loadable segment (physical 0x%llx, "
+				 "%llu bytes) lies outside the guest's %u KiB "
+				 "of memory",
+				 img->path,
+				 (unsigned long long)img->segs[i].paddr,
+				 (unsigned long long)img->segs[i].memsz,
+				 IST_GUEST_MEM_SIZE / 1024);
+			return -1;
+		}
+	}
 
 	lay->entry_points[lay->nentry_points++] = lay->entry_syscall;
 	for (size_t i = 0; i < sizeof(gates) / sizeof(gates[0]); i++) {

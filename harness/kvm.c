@@ -22,6 +22,9 @@
 #include "vm.h"
 
 #define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_SYSCALL_MASK 0xc0000084
 #define MCE_BANKS	   1
 #define SYNC_SETS	   (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
 
@@ -34,6 +37,7 @@ struct vm {
 	char backend[96];
 	int software;
 	int debug_on;
+	int io_pending; /* the last exit was an OUT/MMIO KVM must complete */
 	uint64_t bp[4];
 	int nbp;
 	timer_t timer;
@@ -344,15 +348,18 @@ int vm_read_virt(struct vm *vm, uint64_t cr3, uint64_t va, void *buf,
 /* The MSRs a snapshot holds, in one KVM_{GET,SET}_MSRS each way. */
 static const uint32_t state_msrs[] = {
 	MSR_KERNEL_GS_BASE, IST_MSR_MCG_STATUS, IST_MSR_MC0_STATUS,
-	IST_MSR_MC0_ADDR,   IST_MSR_MC0_MISC,
+	IST_MSR_MC0_ADDR,   IST_MSR_MC0_MISC,	MSR_STAR,
+	MSR_LSTAR,	    MSR_SYSCALL_MASK,
 };
 #define NSTATE_MSRS (sizeof(state_msrs) / sizeof(state_msrs[0]))
 
 static uint64_t *state_msr_slot(struct vcpu_state *st, size_t i)
 {
-	uint64_t *slots[NSTATE_MSRS] = {&st->kernel_gs_base, &st->mcg_status,
-					&st->mc0_status, &st->mc0_addr,
-					&st->mc0_misc};
+	uint64_t *slots[NSTATE_MSRS] = {
+		&st->kernel_gs_base, &st->mcg_status, &st->mc0_status,
+		&st->mc0_addr,	     &st->mc0_misc,   &st->star,
+		&st->lstar,	     &st->syscall_mask,
+	};
 	return slots[i];
 }
 
@@ -389,8 +396,22 @@ void vm_get_state(struct vm *vm, struct vcpu_state *st)
 		st->kernel_gs_base = st->mcg_status = 0;
 }
 
+/* KVM finishes an I/O instruction at the next KVM_RUN, on whatever state
+ * the vCPU then has. Before a different state is put in, let it finish on
+ * its own (api.rst: KVM_RUN with immediate_exit set). */
+static void complete_pending_io(struct vm *vm)
+{
+	if (!vm->io_pending)
+		return;
+	vm->run->immediate_exit = 1;
+	ioctl(vm->vcpu_fd, KVM_RUN, 0);
+	vm->run->immediate_exit = 0;
+	vm->io_pending = 0;
+}
+
 int vm_set_state(struct vm *vm, const struct vcpu_state *st)
 {
+	complete_pending_io(vm);
 	vm->run->s.regs.regs = st->regs;
 	vm->run->s.regs.sregs = st->sregs;
 	vm->run->s.regs.events = st->events;
@@ -527,6 +548,8 @@ int vm_run(struct vm *vm, unsigned timeout_ms, struct vm_exit *exit)
 		return -1;
 	}
 	run->kvm_dirty_regs = 0;
+	vm->io_pending = run->exit_reason == KVM_EXIT_IO ||
+			 run->exit_reason == KVM_EXIT_MMIO;
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		exit->kind = VM_EXIT_IO;

@@ -23,6 +23,9 @@ struct vcpu_state {
 	uint64_t kernel_gs_base; /* MSR_KERNEL_GS_BASE: SWAPGS's other half */
 	uint64_t mcg_status;	 /* MCIP decides what a #MC does */
 	uint64_t mc0_status, mc0_addr, mc0_misc; /* machine-check bank 0 */
+	/* The guest sets these once, but SVM's shutdown handling wipes
+	 * them: every restore puts them back. */
+	uint64_t star, lstar, syscall_mask;
 };
 
 /* One machine-check event for bank 0, as KVM_X86_SET_MCE takes it. */
