@@ -55,8 +55,18 @@ static enum model_outcome decide_db(const struct vcpu_state *st,
 		       "instruction)";
 		return MODEL_DELIVER;
 	case DB_SINGLE_STEP:
-		*why = "no instruction here ran with TF=1";
-		return MODEL_IMPOSSIBLE;
+		if (!(st->regs.rflags & RFLAGS_TF)) {
+			*why = "no instruction here ran with TF=1";
+			return MODEL_IMPOSSIBLE;
+		}
+		if (st->events.interrupt.shadow & KVM_X86_SHADOW_INT_MOV_SS) {
+			*why = "a MOV SS shadow holds the single-step trap for "
+			       "one instruction";
+			return MODEL_DEFER;
+		}
+		*why = "single-step trap after an instruction that ran with "
+		       "TF=1";
+		return MODEL_DELIVER;
 	case DB_DATA_BREAKPOINT:
 		*why = "data breakpoints are not modelled yet";
 		return MODEL_IMPOSSIBLE;
@@ -71,6 +81,14 @@ static enum model_outcome decide_mc(const struct vcpu_state *st,
 {
 	if (!(inj->mc_status & MCI_STATUS_UC)) {
 		*why = "a corrected error only fills the bank";
+		return MODEL_NO_EVENT;
+	}
+	/* Uncorrected, no action required (UCNA): logged, no #MC. */
+	if (!inj->mcg_status &&
+	    !(inj->mc_status &
+	      (MCI_STATUS_PCC | MCI_STATUS_S | MCI_STATUS_AR))) {
+		*why = "an uncorrected error with no action required (UCNA) "
+		       "only fills the bank";
 		return MODEL_NO_EVENT;
 	}
 	if (!(st->sregs.cr4 & CR4_MCE)) {

@@ -44,6 +44,8 @@ const char *model_outcome_name(enum model_outcome o);
 #define MCI_STATUS_MISCV (1ULL << 59)
 #define MCI_STATUS_ADDRV (1ULL << 58)
 #define MCI_STATUS_PCC	 (1ULL << 57)
+#define MCI_STATUS_S	 (1ULL << 56)
+#define MCI_STATUS_AR	 (1ULL << 55)
 #define DR6_BS		 (1ULL << 14)
 
 #endif

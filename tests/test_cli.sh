@@ -53,7 +53,7 @@ else
 	echo "skip no permission: needs root, setpriv, a /dev/kvm others cannot open, and a binary they can run"
 fi
 
-if "$bin" sweep --stub linux >"$out" 2>"$err"; then
+if "$bin" sweep --depth 1 --stub linux >"$out" 2>"$err"; then
 	check "default sweep, depth 1" 0 "result: every stub got the verdicts it declares" 0 -- "$bin" sweep --depth 1
 	check "report header names the back end" 0 "back end: kvm" 0 -- "$bin" sweep --depth 1 --stub linux
 	check "undeclared verdict exits 1" 1 "pass \\(the stub declares fail\\)" 0 -- \
