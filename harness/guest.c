@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "disasm.h"
 #include "guest.h"
 
 /* The guest's static GDT (guest/boot.S) describes these two; the host
@@ -185,6 +186,64 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 	return 0;
 }
 
+/* The guest's OUT and HLT instructions, found by decoding its code
+ * sections from start to end: a back end that cannot trap port I/O (QEMU)
+ * stops on them. Returns how many, at most max. */
+static int find_io_sites(const struct guest_image *img,
+			 struct vm_io_site *sites, int max)
+{
+	static const char *const code[] = {".text", ".entry.text",
+					   ".user.text"};
+	int n = 0;
+
+	for (size_t c = 0; c < sizeof(code) / sizeof(code[0]); c++) {
+		const struct guest_section *sec = image_section(img, code[c]);
+		uint64_t off = 0;
+
+		while (sec && sec->data && off < sec->size && n < max) {
+			struct insn insn;
+			size_t p = 0;
+			uint8_t opsize = 4;
+
+			if (insn_decode(sec->data + off, sec->size - off,
+					sec->addr + off, &insn) ||
+			    insn.len == 0) {
+				off++;
+				continue;
+			}
+			/* Legacy prefixes and REX before the opcode. */
+			while (p + 1 < insn.len &&
+			       (insn.bytes[p] == 0x66 || insn.bytes[p] == 0xf2 ||
+				insn.bytes[p] == 0xf3 ||
+				(insn.bytes[p] & 0xf0) == 0x40)) {
+				if (insn.bytes[p] == 0x66)
+					opsize = 2;
+				p++;
+			}
+			switch (insn.bytes[p]) {
+			case 0xe6:
+			case 0xee:
+				opsize = 1;
+				/* fall through */
+			case 0xe7:
+			case 0xef:
+			case 0xf4:
+				sites[n++] = (struct vm_io_site){
+					.rip = insn.addr,
+					.len = insn.len,
+					.opcode = insn.bytes[p],
+					.port = p + 1 < insn.len
+							? insn.bytes[p + 1]
+							: 0,
+					.opsize = opsize,
+				};
+			}
+			off += insn.len;
+		}
+	}
+	return n;
+}
+
 int guest_boot(struct vm *vm, const struct guest_image *img,
 	       const struct guest_layout *lay, uint64_t seed)
 {
@@ -198,6 +257,10 @@ int guest_boot(struct vm *vm, const struct guest_image *img,
 		if (!dst)
 			return -1;
 		memcpy(dst, s->data, s->filesz);
+	}
+	{
+		struct vm_io_site sites[64];
+		vm_note_io_sites(vm, sites, find_io_sites(img, sites, 64));
 	}
 
 	vm_get_state(vm, &st);

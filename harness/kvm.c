@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "../guest/ist_abi.h"
-#include "vm.h"
+#include "vm_backend.h"
 
 #define MSR_KERNEL_GS_BASE 0xc0000102
 #define MSR_STAR 0xc0000081
@@ -28,14 +28,11 @@
 #define MCE_BANKS	   1
 #define SYNC_SETS	   (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
 
-struct vm {
+struct kvm_vm {
+	struct vm base; /* first: vm.c sees only this */
 	int kvm_fd, vm_fd, vcpu_fd;
 	struct kvm_run *run;
 	size_t run_size;
-	uint8_t *mem;
-	size_t mem_size;
-	char backend[96];
-	int software;
 	int debug_on;
 	int io_pending; /* the last exit was an OUT/MMIO KVM must complete */
 	uint64_t bp[4];
@@ -43,6 +40,11 @@ struct vm {
 	timer_t timer;
 	int have_timer;
 };
+
+static const struct vm_ops kvm_ops;
+static void kvm_close(struct vm *base);
+static int kvm_set_guest_debugregs(struct vm *base,
+				   const struct kvm_debugregs *dr);
 
 #ifndef sigev_notify_thread_id
 #define sigev_notify_thread_id _sigev_un._tid
@@ -58,24 +60,24 @@ static void on_timeout(int sig)
 		running->immediate_exit = 1;
 }
 
-static void detect_backend(struct vm *vm)
+static void detect_backend(struct kvm_vm *vm)
 {
 	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
-		snprintf(vm->backend, sizeof(vm->backend),
+		snprintf(vm->base.backend, sizeof(vm->base.backend),
 			 "kvm_pvm (software KVM back end: CPL0 guest code is "
 			 "emulated)");
-		vm->software = 1;
+		vm->base.software = 1;
 	} else if (access("/sys/module/kvm_intel", F_OK) == 0) {
-		snprintf(vm->backend, sizeof(vm->backend), "kvm_intel (VMX)");
+		snprintf(vm->base.backend, sizeof(vm->base.backend), "kvm_intel (VMX)");
 	} else if (access("/sys/module/kvm_amd", F_OK) == 0) {
-		snprintf(vm->backend, sizeof(vm->backend), "kvm_amd (SVM)");
+		snprintf(vm->base.backend, sizeof(vm->base.backend), "kvm_amd (SVM)");
 	} else {
-		snprintf(vm->backend, sizeof(vm->backend),
+		snprintf(vm->base.backend, sizeof(vm->base.backend),
 			 "kvm (back end not identified)");
 	}
 }
 
-static int set_cpuid(struct vm *vm)
+static int set_cpuid(struct kvm_vm *vm)
 {
 	int nent = 128;
 	struct kvm_cpuid2 *c;
@@ -93,7 +95,7 @@ static int set_cpuid(struct vm *vm)
 }
 
 /* #DB with a DR6 payload, and machine checks in one bank. */
-static int enable_event_caps(struct vm *vm, char *err, size_t errlen)
+static int enable_event_caps(struct kvm_vm *vm, char *err, size_t errlen)
 {
 	struct kvm_enable_cap cap = {.cap = KVM_CAP_EXCEPTION_PAYLOAD,
 				     .args = {1}};
@@ -118,7 +120,7 @@ static int enable_event_caps(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-static int setup_timer(struct vm *vm)
+static int setup_timer(struct kvm_vm *vm)
 {
 	struct sigaction sa = {.sa_handler = on_timeout};
 	struct sigevent sev = {0};
@@ -140,7 +142,7 @@ enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 			   char *err, size_t errlen)
 {
 	struct kvm_userspace_memory_region region = {0};
-	struct vm *vm;
+	struct kvm_vm *vm;
 	int api;
 
 	*out = NULL;
@@ -149,6 +151,8 @@ enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 		snprintf(err, errlen, "out of memory");
 		return VM_ERR_UNUSABLE;
 	}
+	vm->base.ops = &kvm_ops;
+	vm->base.features = VM_CAN_DB_PAYLOAD | VM_CAN_GUEST_DR | VM_CAN_NEST;
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
 	vm->kvm_fd = open(device, O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
@@ -174,7 +178,7 @@ enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 			 strerror(e));
 		return VM_ERR_UNUSABLE;
 	}
-	*out = vm;
+	*out = &vm->base;
 	api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (api != KVM_API_VERSION) {
 		snprintf(err, errlen,
@@ -198,11 +202,11 @@ enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 			 device, strerror(errno));
 		goto unusable;
 	}
-	vm->mem_size = mem_size;
-	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+	vm->base.mem_size = mem_size;
+	vm->base.mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm->mem == MAP_FAILED) {
-		vm->mem = NULL;
+	if (vm->base.mem == MAP_FAILED) {
+		vm->base.mem = NULL;
 		snprintf(err, errlen, "cannot map %zu bytes of guest memory",
 			 mem_size);
 		goto unusable;
@@ -210,7 +214,7 @@ enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 	region.slot = 0;
 	region.guest_phys_addr = 0;
 	region.memory_size = mem_size;
-	region.userspace_addr = (uint64_t)(uintptr_t)vm->mem;
+	region.userspace_addr = (uint64_t)(uintptr_t)vm->base.mem;
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region)) {
 		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION failed: %s",
 			 strerror(errno));
@@ -247,21 +251,22 @@ enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 	return VM_OK;
 
 unusable:
-	vm_close(vm);
+	kvm_close(&vm->base);
 	*out = NULL;
 	return VM_ERR_UNUSABLE;
 }
 
-void vm_close(struct vm *vm)
+static void kvm_close(struct vm *base)
 {
+	struct kvm_vm *vm = (struct kvm_vm *)base;
 	if (!vm)
 		return;
 	if (vm->have_timer)
 		timer_delete(vm->timer);
 	if (vm->run)
 		munmap(vm->run, vm->run_size);
-	if (vm->mem)
-		munmap(vm->mem, vm->mem_size);
+	if (vm->base.mem)
+		munmap(vm->base.mem, vm->base.mem_size);
 	if (vm->vcpu_fd >= 0)
 		close(vm->vcpu_fd);
 	if (vm->vm_fd >= 0)
@@ -269,80 +274,6 @@ void vm_close(struct vm *vm)
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	free(vm);
-}
-
-const char *vm_backend(const struct vm *vm)
-{
-	return vm->backend;
-}
-
-int vm_is_software_backend(const struct vm *vm)
-{
-	return vm->software;
-}
-
-uint8_t *vm_mem(struct vm *vm, uint64_t gpa, size_t len)
-{
-	if (gpa > vm->mem_size || len > vm->mem_size - gpa)
-		return NULL;
-	return vm->mem + gpa;
-}
-
-size_t vm_mem_size(const struct vm *vm)
-{
-	return vm->mem_size;
-}
-
-int vm_translate(struct vm *vm, uint64_t cr3, uint64_t va, uint64_t *gpa)
-{
-	uint64_t table = cr3 & 0x000ffffffffff000ULL;
-
-	for (int level = 3; level >= 0; level--) {
-		unsigned idx = (va >> (12 + 9 * level)) & 0x1ff;
-		uint64_t *pte_p = (uint64_t *)vm_mem(vm, table + idx * 8, 8);
-		uint64_t pte, mask;
-
-		if (!pte_p)
-			return -1;
-		pte = *pte_p;
-		if (!(pte & 1))
-			return -1;
-		/* A large page at the PDPT (1 GiB) or PD (2 MiB) level. */
-		if ((level == 2 || level == 1) && (pte & 0x80)) {
-			mask = (1ULL << (12 + 9 * level)) - 1;
-			*gpa = (pte & 0x000fffffffffe000ULL & ~mask) |
-			       (va & mask);
-			return 0;
-		}
-		table = pte & 0x000ffffffffff000ULL;
-	}
-	*gpa = table | (va & 0xfff);
-	return 0;
-}
-
-int vm_read_virt(struct vm *vm, uint64_t cr3, uint64_t va, void *buf,
-		 size_t len)
-{
-	uint8_t *out = buf;
-
-	while (len) {
-		size_t chunk = 4096 - (va & 0xfff);
-		uint64_t gpa;
-		uint8_t *src;
-
-		if (chunk > len)
-			chunk = len;
-		if (vm_translate(vm, cr3, va, &gpa))
-			return -1;
-		src = vm_mem(vm, gpa, chunk);
-		if (!src)
-			return -1;
-		memcpy(out, src, chunk);
-		out += chunk;
-		va += chunk;
-		len -= chunk;
-	}
-	return 0;
 }
 
 /* The MSRs a snapshot holds, in one KVM_{GET,SET}_MSRS each way. */
@@ -363,7 +294,7 @@ static uint64_t *state_msr_slot(struct vcpu_state *st, size_t i)
 	return slots[i];
 }
 
-static int state_msrs_io(struct vm *vm, struct vcpu_state *st, int set)
+static int state_msrs_io(struct kvm_vm *vm, struct vcpu_state *st, int set)
 {
 	struct {
 		struct kvm_msrs hdr;
@@ -385,8 +316,9 @@ static int state_msrs_io(struct vm *vm, struct vcpu_state *st, int set)
 	return 0;
 }
 
-void vm_get_state(struct vm *vm, struct vcpu_state *st)
+static void kvm_get_state(struct vm *base, struct vcpu_state *st)
 {
+	struct kvm_vm *vm = (struct kvm_vm *)base;
 	st->regs = vm->run->s.regs.regs;
 	st->sregs = vm->run->s.regs.sregs;
 	st->events = vm->run->s.regs.events;
@@ -399,7 +331,7 @@ void vm_get_state(struct vm *vm, struct vcpu_state *st)
 /* KVM finishes an I/O instruction at the next KVM_RUN, on whatever state
  * the vCPU then has. Before a different state is put in, let it finish on
  * its own (api.rst: KVM_RUN with immediate_exit set). */
-static void complete_pending_io(struct vm *vm)
+static void complete_pending_io(struct kvm_vm *vm)
 {
 	if (!vm->io_pending)
 		return;
@@ -409,28 +341,31 @@ static void complete_pending_io(struct vm *vm)
 	vm->io_pending = 0;
 }
 
-int vm_set_state(struct vm *vm, const struct vcpu_state *st)
+static int kvm_set_state(struct vm *base, const struct vcpu_state *st)
 {
+	struct kvm_vm *vm = (struct kvm_vm *)base;
 	complete_pending_io(vm);
 	vm->run->s.regs.regs = st->regs;
 	vm->run->s.regs.sregs = st->sregs;
 	vm->run->s.regs.events = st->events;
 	vm->run->kvm_dirty_regs |= SYNC_SETS;
-	if (vm_set_guest_debugregs(vm, &st->debugregs))
+	if (kvm_set_guest_debugregs(&vm->base, &st->debugregs))
 		return -1;
 	return state_msrs_io(vm, (struct vcpu_state *)st, 1);
 }
 
-int vm_set_guest_debugregs(struct vm *vm, const struct kvm_debugregs *dr)
+static int kvm_set_guest_debugregs(struct vm *base, const struct kvm_debugregs *dr)
 {
+	struct kvm_vm *vm = (struct kvm_vm *)base;
 	struct kvm_debugregs d = *dr;
 
 	d.flags = 0;
 	return ioctl(vm->vcpu_fd, KVM_SET_DEBUGREGS, &d) ? -1 : 0;
 }
 
-int vm_pend_debug_exception(struct vm *vm, uint64_t dr6_payload)
+static int kvm_pend_debug_exception(struct vm *base, uint64_t dr6_payload)
 {
+	struct kvm_vm *vm = (struct kvm_vm *)base;
 	struct kvm_vcpu_events *ev = &vm->run->s.regs.events;
 
 	ev->exception.pending = 1;
@@ -444,7 +379,7 @@ int vm_pend_debug_exception(struct vm *vm, uint64_t dr6_payload)
 	return 0;
 }
 
-static int flush_sync_regs(struct vm *vm)
+static int flush_sync_regs(struct kvm_vm *vm)
 {
 	struct kvm_run *run = vm->run;
 
@@ -461,8 +396,9 @@ static int flush_sync_regs(struct vm *vm)
 	return 0;
 }
 
-int vm_signal_mce(struct vm *vm, const struct vm_mce *mce)
+static int kvm_signal_mce(struct vm *base, const struct vm_mce *mce)
 {
+	struct kvm_vm *vm = (struct kvm_vm *)base;
 	struct kvm_x86_mce m = {
 		.status = mce->status,
 		.addr = mce->addr,
@@ -479,8 +415,9 @@ int vm_signal_mce(struct vm *vm, const struct vm_mce *mce)
 	return ioctl(vm->vcpu_fd, KVM_X86_SET_MCE, &m) ? -1 : 0;
 }
 
-int vm_set_breakpoints(struct vm *vm, const uint64_t *addrs, int n)
+static int kvm_set_breakpoints(struct vm *base, const uint64_t *addrs, int n)
 {
+	struct kvm_vm *vm = (struct kvm_vm *)base;
 	struct kvm_guest_debug dbg = {0};
 
 	if (n > 4)
@@ -505,8 +442,9 @@ int vm_set_breakpoints(struct vm *vm, const uint64_t *addrs, int n)
 	return 0;
 }
 
-int vm_pend_nmi(struct vm *vm)
+static int kvm_pend_nmi(struct vm *base)
 {
+	struct kvm_vm *vm = (struct kvm_vm *)base;
 	struct kvm_vcpu_events *ev = &vm->run->s.regs.events;
 
 	ev->nmi.pending = 1;
@@ -515,7 +453,7 @@ int vm_pend_nmi(struct vm *vm)
 	return 0;
 }
 
-static void arm_timer(struct vm *vm, unsigned ms)
+static void arm_timer(struct kvm_vm *vm, unsigned ms)
 {
 	struct itimerspec its = {0};
 
@@ -524,8 +462,9 @@ static void arm_timer(struct vm *vm, unsigned ms)
 	timer_settime(vm->timer, 0, &its, NULL);
 }
 
-int vm_run(struct vm *vm, unsigned timeout_ms, struct vm_exit *exit)
+static int kvm_run(struct vm *base, unsigned timeout_ms, struct vm_exit *exit)
 {
+	struct kvm_vm *vm = (struct kvm_vm *)base;
 	struct kvm_run *run = vm->run;
 	int rc, e;
 
@@ -587,3 +526,15 @@ int vm_run(struct vm *vm, unsigned timeout_ms, struct vm_exit *exit)
 	}
 	return 0;
 }
+
+static const struct vm_ops kvm_ops = {
+	.close = kvm_close,
+	.get_state = kvm_get_state,
+	.set_state = kvm_set_state,
+	.set_breakpoints = kvm_set_breakpoints,
+	.pend_nmi = kvm_pend_nmi,
+	.pend_debug_exception = kvm_pend_debug_exception,
+	.signal_mce = kvm_signal_mce,
+	.set_guest_debugregs = kvm_set_guest_debugregs,
+	.run = kvm_run,
+};

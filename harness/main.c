@@ -5,7 +5,9 @@
  *   1  some stub did not (an undeclared failure or pass), or could not be
  *      swept because it fails without any injection
  *   2  bad usage or environment: unknown command, option or stub; no usable
- *      /dev/kvm; no stub directory; a stub file that is not a stub
+ *      back end (no /dev/kvm and no QEMU, or the one asked for is missing);
+ *      no stub directory; a stub file that is not a stub; a depth or event
+ *      the back end cannot sweep
  *   3  harness error: KVM failed under the harness (never the stub's fault)
  */
 
@@ -32,11 +34,15 @@ enum {
 	EXIT_HARNESS = 3
 };
 
+enum backend_choice { BACKEND_AUTO, BACKEND_KVM, BACKEND_QEMU };
+
 struct cli {
 	const char *command;
 	const char *stubs;
 	const char *guest_dir;
 	const char *kvm_device;
+	enum backend_choice backend;
+	int depth_given, events_given;
 	struct sweep_options opt;
 };
 
@@ -76,6 +82,9 @@ static void usage(FILE *f)
 		"                     hang (default: %d)\n"
 		"  --guest-dir DIR    directory of stub ELFs (default: %s,\n"
 		"                     or $IST_GUEST_DIR)\n"
+		"  --backend B        kvm, qemu, or auto (default): KVM\n"
+		"                     when its device opens, else QEMU\n"
+		"                     (TCG: slower, depth 1, no #DB)\n"
 		"  --kvm PATH         KVM device (default: /dev/kvm, or\n"
 		"                     $IST_KVM_DEVICE)\n"
 		"  -h, --help         this text\n"
@@ -181,6 +190,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{"timeout-ms", required_argument, NULL, 't'},
 		{"guest-dir", required_argument, NULL, 'g'},
 		{"kvm", required_argument, NULL, 'k'},
+		{"backend", required_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -282,6 +292,23 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			break;
 		case 'k':
 			cli->kvm_device = optarg;
+			if (cli->backend == BACKEND_AUTO)
+				cli->backend = BACKEND_KVM;
+			break;
+		case 'b':
+			if (!strcmp(optarg, "kvm")) {
+				cli->backend = BACKEND_KVM;
+			} else if (!strcmp(optarg, "qemu")) {
+				cli->backend = BACKEND_QEMU;
+			} else if (!strcmp(optarg, "auto")) {
+				cli->backend = BACKEND_AUTO;
+			} else {
+				fprintf(stderr,
+					"ist-torture: --backend is kvm, qemu "
+					"or auto, not '%s'\n",
+					optarg);
+				return -1;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -297,10 +324,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	/* Levels of --events: a single set serves every level; per-level
 	 * sets fix the depth unless --depth says otherwise, and the last set
 	 * serves the levels beyond them. */
+	cli->events_given = nlevels > 0;
 	if (nlevels == 0) {
 		cli->opt.events[0] = (1u << EVENT_KIND_COUNT) - 1;
 		nlevels = 1;
 	}
+	cli->depth_given = depth_given;
 	if (nlevels > 1 && !depth_given)
 		cli->opt.depth = nlevels;
 	for (int d = nlevels; d < SCHEDULE_MAX_DEPTH; d++)
@@ -373,24 +402,97 @@ static int select_stubs(const struct catalogue *cat, const char *list,
 	return rc;
 }
 
+/* KVM, or QEMU: by --backend, or KVM when its device opens and QEMU when
+ * it does not (saying so on stderr). One line on stderr when neither. */
+static int open_backend(const struct cli *cli, struct vm **vm)
+{
+	char err[400], qerr[400];
+	enum vm_open_error rc;
+
+	*vm = NULL;
+	if (cli->backend != BACKEND_QEMU) {
+		rc = vm_open(cli->kvm_device, IST_GUEST_MEM_SIZE, vm, err,
+			     sizeof(err));
+		if (rc == VM_OK)
+			return 0;
+		if (cli->backend == BACKEND_KVM) {
+			fprintf(stderr, "ist-torture: %s\n", err);
+			return -1;
+		}
+	}
+	if (vm_open_qemu(IST_GUEST_MEM_SIZE, vm, qerr, sizeof(qerr)) != VM_OK) {
+		if (cli->backend == BACKEND_QEMU)
+			fprintf(stderr, "ist-torture: %s\n", qerr);
+		else
+			fprintf(stderr,
+				"ist-torture: no usable back end: %s; and %s\n",
+				err, qerr);
+		return -1;
+	}
+	if (cli->backend == BACKEND_AUTO)
+		fprintf(stderr,
+			"ist-torture: %s; sweeping on QEMU instead (slower; "
+			"depth 1, no #DB)\n",
+			err);
+	return 0;
+}
+
+/* What the back end cannot sweep: asked for explicitly, it is bad usage;
+ * left to the defaults, it is left out and the header shows what is
+ * swept. */
+static int fit_to_backend(struct vm *vm, const struct cli *cli,
+			  struct sweep_options *opt)
+{
+	unsigned can = vm_features(vm);
+	unsigned db = 1u << EVENT_DB;
+	int db_ok = cli->opt.db_method == DB_BY_PAYLOAD
+			    ? !!(can & VM_CAN_DB_PAYLOAD)
+			    : !!(can & VM_CAN_GUEST_DR);
+
+	*opt = cli->opt;
+	if (opt->depth > 1 && !(can & VM_CAN_NEST)) {
+		if (cli->depth_given) {
+			fprintf(stderr,
+				"ist-torture: --depth %d needs a back end "
+				"that reads NMI blocking (KVM); %s sweeps "
+				"depth 1\n",
+				opt->depth, vm_backend(vm));
+			return -1;
+		}
+		opt->depth = 1;
+	}
+	for (int d = 0; d < opt->depth && !db_ok; d++) {
+		if (!(opt->events[d] & db))
+			continue;
+		if (cli->events_given) {
+			fprintf(stderr,
+				"ist-torture: #DB (--events db) needs a back "
+				"end that can inject it (KVM); %s cannot\n",
+				vm_backend(vm));
+			return -1;
+		}
+		opt->events[d] &= ~db;
+	}
+	return 0;
+}
+
 static int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
 {
 	char *selected = calloc(cat->n, 1);
 	int status = EXIT_AS_DECLARED, bad_input = 0;
-	char err[400];
+	struct sweep_options opt;
 	struct vm *vm;
 
 	if (select_stubs(cat, cli->stubs, selected)) {
 		free(selected);
 		return EXIT_USAGE;
 	}
-	if (vm_open(cli->kvm_device, IST_GUEST_MEM_SIZE, &vm, err,
-		    sizeof(err)) != VM_OK) {
-		fprintf(stderr, "ist-torture: %s\n", err);
+	if (open_backend(cli, &vm) || fit_to_backend(vm, cli, &opt)) {
+		vm_close(vm);
 		free(selected);
 		return EXIT_USAGE;
 	}
-	report_header(stdout, vm_backend(vm), &cli->opt);
+	report_header(stdout, vm_backend(vm), &opt);
 	for (size_t i = 0; i < cat->n; i++) {
 		struct stub_sweep s;
 		char path[4096];
@@ -399,7 +501,7 @@ static int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
 		if (!selected[i])
 			continue;
 		catalogue_path(cat, i, path, sizeof(path));
-		if (sweep_stub(vm, cat->names[i], path, &cli->opt, &s,
+		if (sweep_stub(vm, cat->names[i], path, &opt, &s,
 			       &harness_error) &&
 		    !harness_error) {
 			/* Not loadable is bad input; loadable but failing

@@ -38,6 +38,10 @@ int snapshot_take(struct vm *vm, const struct guest_layout *lay,
 		return -1;
 	vm_get_state(vm, &snap->state);
 	copy_ranges(vm, lay, snap->mem, 0);
+	if (vm_checkpoint(vm, &snap->state)) {
+		snapshot_free(snap);
+		return -1;
+	}
 	return 0;
 }
 

@@ -1,8 +1,9 @@
 /* The virtual machine the guest runs in: one vCPU, one slot of guest memory.
  *
  * Everything above this interface (stepper, trial, injectors) works on
- * struct vcpu_state and guest memory and never issues an ioctl itself, so a
- * second back end (QEMU) can sit behind the same functions.
+ * struct vcpu_state and guest memory and never talks to a hypervisor
+ * itself. Two back ends sit behind it: KVM (kvm.c), the fast one, and QEMU
+ * (qemu.c), for machines without a usable /dev/kvm.
  */
 #ifndef IST_VM_H
 #define IST_VM_H
@@ -26,6 +27,28 @@ struct vcpu_state {
 	/* The guest sets these once, but SVM's shutdown handling wipes
 	 * them: every restore puts them back. */
 	uint64_t star, lstar, syscall_mask;
+	/* A back end that cannot put all of the CPU back from the fields
+	 * above keeps a checkpoint of its own (vm_checkpoint); 0 = none. */
+	uint32_t checkpoint;
+};
+
+/* What a back end can do beyond NMI and #MC. */
+enum vm_feature {
+	VM_CAN_DB_PAYLOAD = 1 << 0, /* inject #DB with its DR6 payload */
+	VM_CAN_GUEST_DR = 1 << 1,   /* set the guest's debug registers */
+	/* vm_get_state reads NMI blocking, the interrupt shadow and MCIP, so
+	 * the model can judge boundaries inside handlers (nested schedules) */
+	VM_CAN_NEST = 1 << 2,
+};
+
+/* A port I/O or HLT instruction of the guest: where a back end that cannot
+ * trap those by itself (QEMU) stops instead. */
+struct vm_io_site {
+	uint64_t rip;
+	uint8_t len;
+	uint8_t opcode; /* 0xe6, 0xe7, 0xee, 0xef (OUT) or 0xf4 (HLT) */
+	uint8_t port;	/* for OUT imm8 */
+	uint8_t opsize; /* 1, 2 or 4 bytes */
 };
 
 /* One machine-check event for bank 0, as KVM_X86_SET_MCE takes it. */
@@ -67,6 +90,15 @@ enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 			   char *err, size_t errlen);
 void vm_close(struct vm *vm);
 
+/* Starts qemu-system-x86_64 (TCG) with mem_size bytes of guest memory
+ * shared with the host, and drives it over its gdb stub and QMP. On failure
+ * writes a one-line reason with the fix into err. */
+enum vm_open_error vm_open_qemu(size_t mem_size, struct vm **out, char *err,
+				size_t errlen);
+
+/* VM_CAN_* of the back end. */
+unsigned vm_features(const struct vm *vm);
+
 /* What runs the guest, for every report header: e.g. "kvm_pvm (software
  * KVM back end: CPL0 guest code is emulated)". */
 const char *vm_backend(const struct vm *vm);
@@ -87,6 +119,13 @@ int vm_translate(struct vm *vm, uint64_t cr3, uint64_t va, uint64_t *gpa);
 
 void vm_get_state(struct vm *vm, struct vcpu_state *st);
 int vm_set_state(struct vm *vm, const struct vcpu_state *st);
+/* Lets vm_set_state(st) later put back what st's fields cannot hold: QEMU
+ * saves a snapshot of its own and names it in st->checkpoint; KVM needs
+ * none. Call it where st was just read by vm_get_state. */
+int vm_checkpoint(struct vm *vm, struct vcpu_state *st);
+/* Tells the back end where the guest's port I/O and HLT instructions are
+ * (guest_boot does, from the image). */
+void vm_note_io_sites(struct vm *vm, const struct vm_io_site *sites, int n);
 
 /* Arms execute breakpoints at up to 4 addresses (n = 0 disarms all and
  * turns guest debugging off). */

@@ -1,0 +1,810 @@
+/* QEMU back end of vm.h: qemu-system-x86_64 under TCG, driven over its gdb
+ * stub (registers, breakpoints, run and stop) and QMP (NMI, machine check,
+ * snapshots, reset). For machines without a usable /dev/kvm.
+ *
+ * How each part of vm.h maps onto QEMU:
+ *  - guest memory: a file QEMU maps with share=on and the host maps too, so
+ *    vm_mem is as direct as KVM's;
+ *  - state: the gdb stub reads and writes the GPRs, RIP, RFLAGS, selectors,
+ *    FS/GS/kernel-GS bases, CR0-4 and EFER, but not NMI blocking, the
+ *    interrupt shadow, pending events, MSRs or the descriptor-table
+ *    registers. So every snapshot is also a QEMU snapshot (savevm), which
+ *    holds all of those, and vm_set_state loads it (loadvm). Only the boot
+ *    state, which has none, is written through the stub (enter_long_mode);
+ *  - NMI: QMP inject-nmi, on a CPU without a local APIC so that it reaches
+ *    the CPU directly, as KVM's nmi.pending does; #MC: the monitor's mce;
+ *    #DB: not available (no payload injection, and the stub cannot write
+ *    the guest's debug registers);
+ *  - exits: QEMU does not stop on port I/O, so the back end breaks on the
+ *    guest's OUT and HLT instructions (vm_note_io_sites) and reports them
+ *    as KVM would; a triple fault is a SHUTDOWN event (-action
+ *    reboot=shutdown,shutdown=pause keeps the machine for inspection).
+ * Known differences from hardware, all kept out of the verdicts by the
+ * harness holding deferred events itself: QEMU delivers an NMI inside a
+ * MOV SS / STI shadow, and vm_get_state cannot report NMI blocking, the
+ * shadow or MCIP (no VM_CAN_NEST), so the QEMU back end sweeps depth 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gdbremote.h"
+#include "qmp.h"
+#include "vm_backend.h"
+
+#define QEMU_BINARY   "qemu-system-x86_64"
+#define QEMU_IMG      "qemu-img"
+#define START_TIMEOUT_MS 10000
+#define MAX_IO_SITES  64
+#define MAX_BPS	      (4 + MAX_IO_SITES)
+
+/* Registers as QEMU 7.2's stub numbers them for x86-64 ('p'/'P'), and
+ * their byte offsets in the 'g' reply. */
+enum {
+	GDB_RIP = 16,
+	GDB_EFLAGS = 17,
+	GDB_CS = 18, /* then ss, ds, es, fs, gs */
+	GDB_FS_BASE = 24,
+	GDB_GS_BASE = 25,
+	GDB_KERNEL_GS_BASE = 26,
+	GDB_CR0 = 27,
+	GDB_CR2 = 28,
+	GDB_CR3 = 29,
+	GDB_CR4 = 30,
+	GDB_CR8 = 31,
+	GDB_EFER = 32,
+};
+#define G_RIP	     128
+#define G_EFLAGS     136
+#define G_SEGS	     140
+#define G_BASES	     164 /* fs_base, gs_base, kernel_gs_base */
+#define G_CTL	     188 /* cr0, cr2, cr3, cr4, cr8, efer */
+#define G_MIN_BYTES  236
+#define EFER_LMA     0x400
+
+/* The GPRs in the stub's order, as offsets into struct kvm_regs. */
+static const size_t gpr_slot[16] = {
+	offsetof(struct kvm_regs, rax), offsetof(struct kvm_regs, rbx),
+	offsetof(struct kvm_regs, rcx), offsetof(struct kvm_regs, rdx),
+	offsetof(struct kvm_regs, rsi), offsetof(struct kvm_regs, rdi),
+	offsetof(struct kvm_regs, rbp), offsetof(struct kvm_regs, rsp),
+	offsetof(struct kvm_regs, r8),	offsetof(struct kvm_regs, r9),
+	offsetof(struct kvm_regs, r10), offsetof(struct kvm_regs, r11),
+	offsetof(struct kvm_regs, r12), offsetof(struct kvm_regs, r13),
+	offsetof(struct kvm_regs, r14), offsetof(struct kvm_regs, r15),
+};
+
+struct qemu_vm {
+	struct vm base; /* first: vm.c sees only this */
+	pid_t pid;
+	char dir[64]; /* private temporary directory: RAM file, sockets */
+	struct gdb_remote gdb;
+	struct qmp qmp;
+	uint32_t next_checkpoint;
+	int need_reset;	    /* shut down: system_reset before running */
+	int shutdown_first; /* the next run reports a shutdown at once */
+	const struct vm_io_site *at_io; /* stopped on this site */
+	struct vm_io_site io[MAX_IO_SITES];
+	int nio;
+	uint64_t user_bp[4];
+	int nuser_bp;
+	uint64_t armed[MAX_BPS]; /* what the stub has inserted */
+	int narmed;
+};
+
+static const struct vm_ops qemu_ops;
+
+static struct qemu_vm *to_qemu(struct vm *base)
+{
+	return (struct qemu_vm *)base;
+}
+
+static int hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Little-endian value of `bytes` bytes at byte offset off of a hex blob. */
+static uint64_t hex_le(const char *hex, size_t off, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = bytes - 1; i >= 0; i--) {
+		const char *p = hex + 2 * (off + (size_t)i);
+		v = v << 8 | (uint64_t)(hex_nibble(p[0]) << 4 | hex_nibble(p[1]));
+	}
+	return v;
+}
+
+static void le_hex(uint64_t v, int bytes, char *out)
+{
+	for (int i = 0; i < bytes; i++, v >>= 8)
+		sprintf(out + 2 * i, "%02x", (unsigned)(v & 0xff));
+}
+
+static int ok_reply(struct qemu_vm *vm, const char *packet)
+{
+	char reply[64];
+
+	return gdb_command(&vm->gdb, packet, reply, sizeof(reply)) >= 0 &&
+			       strcmp(reply, "OK") == 0
+		       ? 0
+		       : -1;
+}
+
+static int write_reg(struct qemu_vm *vm, int reg, uint64_t v, int bytes)
+{
+	char packet[64];
+	int n = snprintf(packet, sizeof(packet), "P%x=", reg);
+
+	le_hex(v, bytes, packet + n);
+	return ok_reply(vm, packet);
+}
+
+/* ------------------------------------------------------------ start, stop */
+
+static int run_quietly(char *const argv[], const char *log)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int null = open("/dev/null", O_RDONLY);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		if (null >= 0)
+			dup2(null, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+		       ? WEXITSTATUS(status)
+		       : -1;
+}
+
+static int on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0;
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, name);
+		if (access(buf, X_OK) == 0)
+			return 1;
+		path += n + (path[n] == ':');
+	}
+	return 0;
+}
+
+static void last_log_line(const char *log, char *out, size_t cap)
+{
+	char line[256] = "";
+	FILE *f = fopen(log, "r");
+
+	out[0] = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '\n')
+			snprintf(out, cap, "%s", line);
+	fclose(f);
+	out[strcspn(out, "\n")] = 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static const char *qemu_binary(void)
+{
+	const char *b = getenv("IST_QEMU");
+	return b && *b ? b : QEMU_BINARY;
+}
+
+static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
+{
+	char ram[128], snap[128], gdbsock[128], qmpsock[128], log[128];
+	char memobj[256], drive[256], gdbarg[160], qmparg[160], size[32];
+	char why[200];
+	char *img_argv[] = {QEMU_IMG, "create", "-q", "-f", "qcow2",
+			    snap,     "4G",	NULL};
+	int fd;
+
+	snprintf(ram, sizeof(ram), "%s/ram", vm->dir);
+	snprintf(snap, sizeof(snap), "%s/snapshots.qcow2", vm->dir);
+	snprintf(gdbsock, sizeof(gdbsock), "%s/gdb", vm->dir);
+	snprintf(qmpsock, sizeof(qmpsock), "%s/qmp", vm->dir);
+	snprintf(log, sizeof(log), "%s/qemu.log", vm->dir);
+	snprintf(size, sizeof(size), "%zuk", vm->base.mem_size / 1024);
+
+	fd = open(ram, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)vm->base.mem_size)) {
+		snprintf(err, errlen, "cannot create guest memory in %s: %s",
+			 vm->dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	vm->base.mem = mmap(NULL, vm->base.mem_size, PROT_READ | PROT_WRITE,
+			    MAP_SHARED, fd, 0);
+	close(fd);
+	if (vm->base.mem == MAP_FAILED) {
+		vm->base.mem = NULL;
+		snprintf(err, errlen, "cannot map guest memory: %s",
+			 strerror(errno));
+		return -1;
+	}
+	/* Snapshots need an image that can hold them; it holds nothing else. */
+	if (run_quietly(img_argv, log)) {
+		last_log_line(log, why, sizeof(why));
+		snprintf(err, errlen,
+			 "%s cannot create the snapshot image (%s): install "
+			 "qemu-utils (apt-get install qemu-utils)",
+			 QEMU_IMG, why[0] ? why : "not found");
+		return -1;
+	}
+	snprintf(memobj, sizeof(memobj),
+		 "memory-backend-file,id=ram,size=%s,mem-path=%s,share=on",
+		 size, ram);
+	snprintf(drive, sizeof(drive),
+		 "if=none,id=snapshots,format=qcow2,file=%s", snap);
+	snprintf(gdbarg, sizeof(gdbarg), "unix:%s,server=on,wait=off",
+		 gdbsock);
+	snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off",
+		 qmpsock);
+
+	vm->pid = fork();
+	if (vm->pid < 0) {
+		snprintf(err, errlen, "cannot fork: %s", strerror(errno));
+		return -1;
+	}
+	if (vm->pid == 0) {
+		/* No legacy devices: nothing may interrupt the guest. No local
+		 * APIC: inject-nmi then reaches the CPU directly. */
+		char *argv[] = {
+			(char *)qemu_binary(), "-nodefaults", "-nographic", "-S",
+			"-machine",
+			"microvm,accel=tcg,x-option-roms=off,pit=off,pic=off,"
+			"rtc=off,isa-serial=off,memory-backend=ram",
+			"-cpu", "qemu64,+mce,+mca,-apic", "-m", size, "-object",
+			memobj, "-drive", drive, "-gdb", gdbarg, "-qmp", qmparg,
+			"-serial", "none", "-monitor", "none", "-action",
+			"reboot=shutdown,shutdown=pause", NULL};
+		int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int null = open("/dev/null", O_RDONLY);
+		if (out >= 0) {
+			dup2(out, 1);
+			dup2(out, 2);
+		}
+		if (null >= 0)
+			dup2(null, 0);
+		/* QEMU never outlives the harness, however it ends. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+
+	for (int waited = 0; waited < START_TIMEOUT_MS; waited += 10) {
+		int status;
+		if (waitpid(vm->pid, &status, WNOHANG) == vm->pid) {
+			vm->pid = 0;
+			last_log_line(log, why, sizeof(why));
+			snprintf(err, errlen,
+				 "%s exited at start (%s): check that "
+				 "qemu-system-x86 is installed and works",
+				 qemu_binary(),
+				 why[0] ? why : "no message");
+			return -1;
+		}
+		if (gdb_connect(&vm->gdb, gdbsock) == 0 &&
+		    qmp_connect(&vm->qmp, qmpsock) == 0)
+			return 0;
+		gdb_disconnect(&vm->gdb);
+		qmp_disconnect(&vm->qmp);
+		sleep_ms(10);
+	}
+	snprintf(err, errlen, "%s did not open its gdb and QMP sockets in %d ms",
+		 qemu_binary(), START_TIMEOUT_MS);
+	return -1;
+}
+
+/* The stub answers 'p'/'P' only to a client that read the target
+ * description; and its register layout must be the one parsed here. */
+static int handshake(struct qemu_vm *vm, char *err, size_t errlen)
+{
+	char reply[4096];
+	int n;
+
+	if (gdb_command(&vm->gdb, "qSupported:xmlRegisters=i386", reply,
+			sizeof(reply)) < 0 ||
+	    gdb_command(&vm->gdb, "qXfer:features:read:target.xml:0,fff",
+			reply, sizeof(reply)) < 0 ||
+	    !strstr(reply, "x86-64")) {
+		snprintf(err, errlen,
+			 "%s's gdb stub did not describe an x86-64 target",
+			 qemu_binary());
+		return -1;
+	}
+	if (ok_reply(vm, "QStartNoAckMode") == 0)
+		vm->gdb.noack = 1;
+	n = gdb_command(&vm->gdb, "g", reply, sizeof(reply));
+	if (n < 2 * G_MIN_BYTES || hex_le(reply, G_CTL + 40, 8) != 0) {
+		snprintf(err, errlen,
+			 "%s's gdb stub lays out registers differently from "
+			 "QEMU 7.2 (%d bytes of 'g'); this back end does not "
+			 "know that version",
+			 qemu_binary(), n / 2);
+		return -1;
+	}
+	return 0;
+}
+
+static void qemu_close(struct vm *base)
+{
+	struct qemu_vm *vm = to_qemu(base);
+	const char *files[] = {"ram", "snapshots.qcow2", "gdb", "qmp",
+			       "qemu.log"};
+	char path[128];
+
+	if (vm->pid > 0) {
+		int status;
+		if (vm->qmp.fd >= 0)
+			qmp_execute(&vm->qmp, "{\"execute\":\"quit\"}", NULL, 0);
+		for (int i = 0; i < 100; i++) {
+			if (waitpid(vm->pid, &status, WNOHANG) == vm->pid) {
+				vm->pid = 0;
+				break;
+			}
+			sleep_ms(10);
+		}
+		if (vm->pid > 0) {
+			kill(vm->pid, SIGKILL);
+			waitpid(vm->pid, &status, 0);
+		}
+	}
+	gdb_disconnect(&vm->gdb);
+	qmp_disconnect(&vm->qmp);
+	if (vm->base.mem)
+		munmap(vm->base.mem, vm->base.mem_size);
+	if (vm->dir[0]) {
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", vm->dir, files[i]);
+			unlink(path);
+		}
+		rmdir(vm->dir);
+	}
+	free(vm);
+}
+
+enum vm_open_error vm_open_qemu(size_t mem_size, struct vm **out, char *err,
+				size_t errlen)
+{
+	struct qemu_vm *vm;
+	const char *tmp = getenv("TMPDIR");
+
+	*out = NULL;
+	if (!on_path(qemu_binary()) || !on_path(QEMU_IMG)) {
+		snprintf(err, errlen,
+			 "%s not found: install QEMU (apt-get install "
+			 "qemu-system-x86 qemu-utils)",
+			 on_path(qemu_binary()) ? QEMU_IMG : qemu_binary());
+		return VM_ERR_NO_DEVICE;
+	}
+	vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		snprintf(err, errlen, "out of memory");
+		return VM_ERR_UNUSABLE;
+	}
+	vm->base.ops = &qemu_ops;
+	vm->base.mem_size = mem_size;
+	vm->base.software = 1;
+	vm->gdb.fd = vm->qmp.fd = -1;
+	vm->next_checkpoint = 1;
+	snprintf(vm->base.backend, sizeof(vm->base.backend),
+		 "qemu (TCG: every guest instruction is emulated)");
+	snprintf(vm->dir, sizeof(vm->dir), "%s/ist-qemu-XXXXXX",
+		 tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+	if (!mkdtemp(vm->dir)) {
+		snprintf(err, errlen, "cannot make a temporary directory: %s",
+			 strerror(errno));
+		vm->dir[0] = 0;
+		qemu_close(&vm->base);
+		return VM_ERR_UNUSABLE;
+	}
+	if (spawn_qemu(vm, err, errlen) || handshake(vm, err, errlen)) {
+		qemu_close(&vm->base);
+		return VM_ERR_UNUSABLE;
+	}
+	*out = &vm->base;
+	return VM_OK;
+}
+
+/* ------------------------------------------------------------------ state */
+
+static int read_all_regs(struct qemu_vm *vm, char *hex, size_t cap)
+{
+	return gdb_command(&vm->gdb, "g", hex, cap) >= 2 * G_MIN_BYTES ? 0
+								      : -1;
+}
+
+static void qemu_get_state(struct vm *base, struct vcpu_state *st)
+{
+	struct qemu_vm *vm = to_qemu(base);
+	struct kvm_segment *segs[6];
+	char hex[2048];
+
+	memset(st, 0, sizeof(*st));
+	if (read_all_regs(vm, hex, sizeof(hex)))
+		return;
+	for (int i = 0; i < 16; i++)
+		*(uint64_t *)((char *)&st->regs + gpr_slot[i]) =
+			hex_le(hex, 8 * (size_t)i, 8);
+	st->regs.rip = hex_le(hex, G_RIP, 8);
+	st->regs.rflags = hex_le(hex, G_EFLAGS, 4);
+	segs[0] = &st->sregs.cs;
+	segs[1] = &st->sregs.ss;
+	segs[2] = &st->sregs.ds;
+	segs[3] = &st->sregs.es;
+	segs[4] = &st->sregs.fs;
+	segs[5] = &st->sregs.gs;
+	for (int i = 0; i < 6; i++)
+		segs[i]->selector = (uint16_t)hex_le(hex, G_SEGS + 4 * (size_t)i, 4);
+	st->sregs.fs.base = hex_le(hex, G_BASES, 8);
+	st->sregs.gs.base = hex_le(hex, G_BASES + 8, 8);
+	st->kernel_gs_base = hex_le(hex, G_BASES + 16, 8);
+	st->sregs.cr0 = hex_le(hex, G_CTL, 8);
+	st->sregs.cr2 = hex_le(hex, G_CTL + 8, 8);
+	st->sregs.cr3 = hex_le(hex, G_CTL + 16, 8);
+	st->sregs.cr4 = hex_le(hex, G_CTL + 24, 8);
+	st->sregs.cr8 = hex_le(hex, G_CTL + 32, 8);
+	st->sregs.efer = hex_le(hex, G_CTL + 40, 8);
+}
+
+/* From QEMU's reset state (real mode) straight into 64-bit mode, as a boot
+ * loader would leave it. The stub loads a selector's hidden part from the
+ * GDT through the current paging, and GDTR is 0 after reset: so a scratch
+ * page table maps linear 0 to a page holding CS and SS descriptors like the
+ * guest's own, for just as long as the selector loads take. */
+static int enter_long_mode(struct qemu_vm *vm, const struct vcpu_state *st)
+{
+	enum { PML4 = 0x1000, PDPT = 0x2000, PD = 0x3000, PT = 0x4000,
+	       GDT = 0x5000, END = 0x6000 };
+	uint64_t *m = (uint64_t *)vm->base.mem;
+	int rc;
+
+	memset(vm->base.mem + PML4, 0, END - PML4);
+	m[PML4 / 8] = PDPT | 3;
+	m[PDPT / 8] = PD | 3;
+	m[PD / 8] = PT | 3;
+	m[PT / 8] = GDT | 3;
+	m[GDT / 8 + 1] = 0x00af9b000000ffffULL; /* 64-bit code */
+	m[GDT / 8 + 2] = 0x00cf93000000ffffULL; /* data */
+	rc = write_reg(vm, GDB_CR4, st->sregs.cr4, 8) ||
+	     write_reg(vm, GDB_EFER, st->sregs.efer & ~(uint64_t)EFER_LMA, 8) ||
+	     write_reg(vm, GDB_CR3, PML4, 8) ||
+	     write_reg(vm, GDB_CR0, st->sregs.cr0, 8) ||
+	     write_reg(vm, GDB_CS, st->sregs.cs.selector, 4) ||
+	     write_reg(vm, GDB_CS + 1, st->sregs.ss.selector, 4) ||
+	     write_reg(vm, GDB_CS + 2, st->sregs.ds.selector, 4) ||
+	     write_reg(vm, GDB_CS + 3, st->sregs.es.selector, 4);
+	/* Nothing of the scratch pages may outlive the selector loads. */
+	memset(vm->base.mem + PML4, 0, END - PML4);
+	return rc ? -1 : 0;
+}
+
+/* Writes every register st holds that the stub can write. */
+static int write_state(struct qemu_vm *vm, const struct vcpu_state *st)
+{
+	char hex[2048];
+	const struct kvm_segment *segs[6] = {
+		&st->sregs.cs, &st->sregs.ss, &st->sregs.ds,
+		&st->sregs.es, &st->sregs.fs, &st->sregs.gs};
+
+	if (read_all_regs(vm, hex, sizeof(hex)))
+		return -1;
+	if (!(hex_le(hex, G_CTL + 40, 8) & EFER_LMA) &&
+	    enter_long_mode(vm, st))
+		return -1;
+	if (write_reg(vm, GDB_CR4, st->sregs.cr4, 8) ||
+	    write_reg(vm, GDB_CR3, st->sregs.cr3, 8) ||
+	    write_reg(vm, GDB_CR0, st->sregs.cr0, 8) ||
+	    write_reg(vm, GDB_EFER, st->sregs.efer, 8) ||
+	    write_reg(vm, GDB_CR2, st->sregs.cr2, 8))
+		return -1;
+	for (int i = 0; i < 6; i++)
+		if (write_reg(vm, GDB_CS + i, segs[i]->selector, 4))
+			return -1;
+	if (write_reg(vm, GDB_FS_BASE, st->sregs.fs.base, 8) ||
+	    write_reg(vm, GDB_GS_BASE, st->sregs.gs.base, 8) ||
+	    write_reg(vm, GDB_KERNEL_GS_BASE, st->kernel_gs_base, 8))
+		return -1;
+	for (int i = 0; i < 16; i++)
+		if (write_reg(vm, i,
+			      *(const uint64_t *)((const char *)&st->regs +
+						  gpr_slot[i]),
+			      8))
+			return -1;
+	return write_reg(vm, GDB_RIP, st->regs.rip, 8) ||
+			       write_reg(vm, GDB_EFLAGS, st->regs.rflags, 4)
+		       ? -1
+		       : 0;
+}
+
+static int reset_if_needed(struct qemu_vm *vm)
+{
+	if (!vm->need_reset)
+		return 0;
+	if (qmp_execute(&vm->qmp, "{\"execute\":\"system_reset\"}", NULL, 0))
+		return -1;
+	qmp_poll_events(&vm->qmp, 0);
+	vm->qmp.guest_shutdown = 0;
+	vm->need_reset = 0;
+	return 0;
+}
+
+static int qemu_set_state(struct vm *base, const struct vcpu_state *st)
+{
+	struct qemu_vm *vm = to_qemu(base);
+	char cmd[64], why[256];
+
+	vm->at_io = NULL;
+	vm->shutdown_first = 0;
+	if (reset_if_needed(vm))
+		return -1;
+	if (!st->checkpoint)
+		return write_state(vm, st);
+	/* loadvm puts back everything, pending events and NMI blocking
+	 * included, and the guest memory with it. */
+	snprintf(cmd, sizeof(cmd), "loadvm c%u", st->checkpoint);
+	return qmp_hmp(&vm->qmp, cmd, why, sizeof(why));
+}
+
+static int qemu_checkpoint(struct vm *base, struct vcpu_state *st)
+{
+	struct qemu_vm *vm = to_qemu(base);
+	char cmd[64], why[256];
+	uint32_t id = vm->next_checkpoint;
+
+	snprintf(cmd, sizeof(cmd), "savevm c%u", id);
+	if (qmp_hmp(&vm->qmp, cmd, why, sizeof(why)))
+		return -1;
+	vm->next_checkpoint++;
+	st->checkpoint = id;
+	return 0;
+}
+
+static void qemu_note_io_sites(struct vm *base, const struct vm_io_site *sites,
+			       int n)
+{
+	struct qemu_vm *vm = to_qemu(base);
+
+	vm->nio = n < MAX_IO_SITES ? n : MAX_IO_SITES;
+	memcpy(vm->io, sites, (size_t)vm->nio * sizeof(*sites));
+}
+
+/* ------------------------------------------------------------ breakpoints */
+
+static int qemu_set_breakpoints(struct vm *base, const uint64_t *addrs, int n)
+{
+	struct qemu_vm *vm = to_qemu(base);
+
+	if (n > 4)
+		return -1;
+	memcpy(vm->user_bp, addrs, (size_t)n * sizeof(*addrs));
+	vm->nuser_bp = n;
+	return 0;
+}
+
+static int in_list(const uint64_t *list, int n, uint64_t a)
+{
+	for (int i = 0; i < n; i++)
+		if (list[i] == a)
+			return 1;
+	return 0;
+}
+
+/* Makes the stub's breakpoints the user's plus the I/O sites. */
+static int sync_breakpoints(struct qemu_vm *vm)
+{
+	uint64_t want[MAX_BPS];
+	int nwant = 0;
+	char packet[64];
+
+	for (int i = 0; i < vm->nuser_bp; i++)
+		if (!in_list(want, nwant, vm->user_bp[i]))
+			want[nwant++] = vm->user_bp[i];
+	for (int i = 0; i < vm->nio; i++)
+		if (!in_list(want, nwant, vm->io[i].rip))
+			want[nwant++] = vm->io[i].rip;
+	for (int i = 0; i < vm->narmed; i++) {
+		if (in_list(want, nwant, vm->armed[i]))
+			continue;
+		snprintf(packet, sizeof(packet), "z0,%llx,1",
+			 (unsigned long long)vm->armed[i]);
+		if (ok_reply(vm, packet))
+			return -1;
+		vm->armed[i--] = vm->armed[--vm->narmed];
+	}
+	for (int i = 0; i < nwant; i++) {
+		if (in_list(vm->armed, vm->narmed, want[i]))
+			continue;
+		snprintf(packet, sizeof(packet), "Z0,%llx,1",
+			 (unsigned long long)want[i]);
+		if (ok_reply(vm, packet))
+			return -1;
+		vm->armed[vm->narmed++] = want[i];
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------------- events */
+
+static int qemu_pend_nmi(struct vm *base)
+{
+	return qmp_execute(&to_qemu(base)->qmp, "{\"execute\":\"inject-nmi\"}",
+			   NULL, 0);
+}
+
+static int qemu_signal_mce(struct vm *base, const struct vm_mce *mce)
+{
+	struct qemu_vm *vm = to_qemu(base);
+	char cmd[160], said[256];
+
+	snprintf(cmd, sizeof(cmd), "mce 0 0 0x%llx 0x%llx 0x%llx 0x%llx",
+		 (unsigned long long)mce->status,
+		 (unsigned long long)mce->mcg_status,
+		 (unsigned long long)mce->addr, (unsigned long long)mce->misc);
+	if (qmp_hmp(&vm->qmp, cmd, said, sizeof(said)) == 0)
+		return 0;
+	/* "Previous MCE still in progress, raising triple fault": the CPU
+	 * shut down, as the architecture says it must. */
+	qmp_poll_events(&vm->qmp, 100);
+	if (vm->qmp.guest_shutdown) {
+		vm->shutdown_first = 1;
+		vm->need_reset = 1;
+		return 0;
+	}
+	return -1;
+}
+
+/* -------------------------------------------------------------------- run */
+
+static const struct vm_io_site *io_site_at(struct qemu_vm *vm, uint64_t rip)
+{
+	for (int i = 0; i < vm->nio; i++)
+		if (vm->io[i].rip == rip)
+			return &vm->io[i];
+	return NULL;
+}
+
+/* An OUT the back end stopped on is done by moving past it: nothing
+ * listens on the guest's ports. */
+static int finish_io(struct qemu_vm *vm)
+{
+	const struct vm_io_site *s = vm->at_io;
+
+	vm->at_io = NULL;
+	return s ? write_reg(vm, GDB_RIP, s->rip + s->len, 8) : 0;
+}
+
+static void io_exit(const struct vm_io_site *s, const struct vcpu_state *st,
+		    struct vm_exit *exit)
+{
+	uint64_t mask = s->opsize >= 4 ? 0xffffffffULL
+					: (1ULL << (8 * s->opsize)) - 1;
+
+	if (s->opcode == 0xf4) {
+		exit->kind = VM_EXIT_HLT;
+		return;
+	}
+	exit->kind = VM_EXIT_IO;
+	exit->port = s->opcode == 0xe6 || s->opcode == 0xe7
+			     ? s->port
+			     : (uint16_t)st->regs.rdx;
+	exit->value = (uint32_t)(st->regs.rax & mask);
+}
+
+static int qemu_run(struct vm *base, unsigned timeout_ms, struct vm_exit *exit)
+{
+	struct qemu_vm *vm = to_qemu(base);
+	struct vcpu_state st;
+	char reply[512];
+	int rc;
+
+	memset(exit, 0, sizeof(*exit));
+	if (vm->shutdown_first) {
+		vm->shutdown_first = 0;
+		exit->kind = VM_EXIT_SHUTDOWN;
+		return 0;
+	}
+	if (vm->need_reset) {
+		exit->kind = VM_EXIT_SHUTDOWN; /* still: restore a state first */
+		return 0;
+	}
+	if (finish_io(vm) || sync_breakpoints(vm) || gdb_send(&vm->gdb, "c"))
+		goto failed;
+	rc = gdb_recv(&vm->gdb, reply, sizeof(reply), (int)timeout_ms);
+	if (rc == -2) {
+		if (gdb_interrupt(&vm->gdb) ||
+		    gdb_recv(&vm->gdb, reply, sizeof(reply), 5000) < 0)
+			goto failed;
+		exit->kind = VM_EXIT_TIMEOUT;
+		return 0;
+	}
+	if (rc < 0)
+		goto failed;
+	if (reply[0] == 'W' || reply[0] == 'X') {
+		snprintf(exit->detail, sizeof(exit->detail),
+			 "QEMU ended (%.40s)", reply);
+		exit->kind = VM_EXIT_OTHER;
+		return -1;
+	}
+	qemu_get_state(base, &st);
+	qmp_poll_events(&vm->qmp, 0);
+	if (!vm->qmp.guest_shutdown && !io_site_at(vm, st.regs.rip) &&
+	    !in_list(vm->user_bp, vm->nuser_bp, st.regs.rip))
+		qmp_poll_events(&vm->qmp, 200); /* a shutdown's event lags */
+	if (vm->qmp.guest_shutdown) {
+		vm->need_reset = 1;
+		exit->kind = VM_EXIT_SHUTDOWN;
+		return 0;
+	}
+	if (in_list(vm->user_bp, vm->nuser_bp, st.regs.rip)) {
+		exit->kind = VM_EXIT_BREAKPOINT;
+		return 0;
+	}
+	vm->at_io = io_site_at(vm, st.regs.rip);
+	if (vm->at_io) {
+		io_exit(vm->at_io, &st, exit);
+		return 0;
+	}
+	exit->kind = VM_EXIT_OTHER;
+	snprintf(exit->detail, sizeof(exit->detail),
+		 "QEMU stopped at rip 0x%llx (%.20s) for no known reason",
+		 (unsigned long long)st.regs.rip, reply);
+	return 0;
+
+failed:
+	exit->kind = VM_EXIT_OTHER;
+	snprintf(exit->detail, sizeof(exit->detail),
+		 "lost QEMU's gdb stub (did QEMU die?)");
+	return -1;
+}
+
+static const struct vm_ops qemu_ops = {
+	.close = qemu_close,
+	.get_state = qemu_get_state,
+	.set_state = qemu_set_state,
+	.checkpoint = qemu_checkpoint,
+	.note_io_sites = qemu_note_io_sites,
+	.set_breakpoints = qemu_set_breakpoints,
+	.pend_nmi = qemu_pend_nmi,
+	.signal_mce = qemu_signal_mce,
+	.run = qemu_run,
+};

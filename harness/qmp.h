@@ -1,0 +1,35 @@
+/* A client for QEMU's machine protocol (QMP), as far as the QEMU back end
+ * needs it: one command at a time, human-monitor commands through it, and
+ * the one event that matters here (the guest shut down). JSON is matched,
+ * not parsed: QEMU's replies to these commands are fixed in shape.
+ */
+#ifndef IST_QMP_H
+#define IST_QMP_H
+
+#include <stddef.h>
+
+struct qmp {
+	int fd;
+	int guest_shutdown; /* a SHUTDOWN event with "guest": true came */
+	char in[65536];
+	size_t inlen;
+};
+
+/* Connects to QMP on a UNIX socket and leaves capabilities negotiation
+ * done. 0 or -1. */
+int qmp_connect(struct qmp *q, const char *path);
+void qmp_disconnect(struct qmp *q);
+
+/* Runs one command, given as its JSON object. Returns 0 when QEMU answered
+ * "return", -1 when it answered "error" or failed; the reply line goes to
+ * reply (may be NULL). */
+int qmp_execute(struct qmp *q, const char *json, char *reply, size_t cap);
+
+/* Runs a human-monitor command. Returns 0 when it printed nothing (success
+ * for savevm, loadvm, mce), else -1 with what it printed in out. */
+int qmp_hmp(struct qmp *q, const char *command, char *out, size_t cap);
+
+/* Reads the events QEMU has sent, waiting up to timeout_ms for the first. */
+void qmp_poll_events(struct qmp *q, int timeout_ms);
+
+#endif

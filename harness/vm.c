@@ -1,0 +1,145 @@
+/* vm.h's functions: each goes to the back end that opened the VM, except
+ * guest memory, which every back end shares with the host the same way. */
+#include <string.h>
+
+#include "vm_backend.h"
+
+void vm_close(struct vm *vm)
+{
+	if (vm)
+		vm->ops->close(vm);
+}
+
+const char *vm_backend(const struct vm *vm)
+{
+	return vm->backend;
+}
+
+int vm_is_software_backend(const struct vm *vm)
+{
+	return vm->software;
+}
+
+unsigned vm_features(const struct vm *vm)
+{
+	return vm->features;
+}
+
+uint8_t *vm_mem(struct vm *vm, uint64_t gpa, size_t len)
+{
+	if (gpa > vm->mem_size || len > vm->mem_size - gpa)
+		return NULL;
+	return vm->mem + gpa;
+}
+
+size_t vm_mem_size(const struct vm *vm)
+{
+	return vm->mem_size;
+}
+
+int vm_translate(struct vm *vm, uint64_t cr3, uint64_t va, uint64_t *gpa)
+{
+	uint64_t table = cr3 & 0x000ffffffffff000ULL;
+
+	for (int level = 3; level >= 0; level--) {
+		unsigned idx = (va >> (12 + 9 * level)) & 0x1ff;
+		uint64_t *pte_p = (uint64_t *)vm_mem(vm, table + idx * 8, 8);
+		uint64_t pte, mask;
+
+		if (!pte_p)
+			return -1;
+		pte = *pte_p;
+		if (!(pte & 1))
+			return -1;
+		/* A large page at the PDPT (1 GiB) or PD (2 MiB) level. */
+		if ((level == 2 || level == 1) && (pte & 0x80)) {
+			mask = (1ULL << (12 + 9 * level)) - 1;
+			*gpa = (pte & 0x000fffffffffe000ULL & ~mask) |
+			       (va & mask);
+			return 0;
+		}
+		table = pte & 0x000ffffffffff000ULL;
+	}
+	*gpa = table | (va & 0xfff);
+	return 0;
+}
+
+int vm_read_virt(struct vm *vm, uint64_t cr3, uint64_t va, void *buf,
+		 size_t len)
+{
+	uint8_t *out = buf;
+
+	while (len) {
+		size_t chunk = 4096 - (va & 0xfff);
+		uint64_t gpa;
+		uint8_t *src;
+
+		if (chunk > len)
+			chunk = len;
+		if (vm_translate(vm, cr3, va, &gpa))
+			return -1;
+		src = vm_mem(vm, gpa, chunk);
+		if (!src)
+			return -1;
+		memcpy(out, src, chunk);
+		out += chunk;
+		va += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+void vm_get_state(struct vm *vm, struct vcpu_state *st)
+{
+	vm->ops->get_state(vm, st);
+}
+
+int vm_set_state(struct vm *vm, const struct vcpu_state *st)
+{
+	return vm->ops->set_state(vm, st);
+}
+
+int vm_checkpoint(struct vm *vm, struct vcpu_state *st)
+{
+	return vm->ops->checkpoint ? vm->ops->checkpoint(vm, st) : 0;
+}
+
+void vm_note_io_sites(struct vm *vm, const struct vm_io_site *sites, int n)
+{
+	if (vm->ops->note_io_sites)
+		vm->ops->note_io_sites(vm, sites, n);
+}
+
+int vm_set_breakpoints(struct vm *vm, const uint64_t *addrs, int n)
+{
+	return vm->ops->set_breakpoints(vm, addrs, n);
+}
+
+int vm_pend_nmi(struct vm *vm)
+{
+	return vm->ops->pend_nmi(vm);
+}
+
+int vm_pend_debug_exception(struct vm *vm, uint64_t dr6_payload)
+{
+	return vm->ops->pend_debug_exception
+		       ? vm->ops->pend_debug_exception(vm, dr6_payload)
+		       : -1;
+}
+
+int vm_signal_mce(struct vm *vm, const struct vm_mce *mce)
+{
+	return vm->ops->signal_mce(vm, mce);
+}
+
+int vm_set_guest_debugregs(struct vm *vm, const struct kvm_debugregs *dr)
+{
+	return vm->ops->set_guest_debugregs
+		       ? vm->ops->set_guest_debugregs(vm, dr)
+		       : -1;
+}
+
+int vm_run(struct vm *vm, unsigned timeout_ms, struct vm_exit *exit)
+{
+	return vm->ops->run(vm, timeout_ms, exit);
+}

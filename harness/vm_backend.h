@@ -1,0 +1,36 @@
+/* What a back end of vm.h provides: its functions, and the part of struct vm
+ * every back end shares (guest memory, its name). Only vm.c, kvm.c and
+ * qemu.c include this; everything else sees vm.h alone.
+ */
+#ifndef IST_VM_BACKEND_H
+#define IST_VM_BACKEND_H
+
+#include "vm.h"
+
+struct vm_ops {
+	void (*close)(struct vm *vm);
+	void (*get_state)(struct vm *vm, struct vcpu_state *st);
+	int (*set_state)(struct vm *vm, const struct vcpu_state *st);
+	int (*checkpoint)(struct vm *vm, struct vcpu_state *st);
+	void (*note_io_sites)(struct vm *vm, const struct vm_io_site *sites,
+			      int n);
+	int (*set_breakpoints)(struct vm *vm, const uint64_t *addrs, int n);
+	int (*pend_nmi)(struct vm *vm);
+	int (*pend_debug_exception)(struct vm *vm, uint64_t dr6_payload);
+	int (*signal_mce)(struct vm *vm, const struct vm_mce *mce);
+	int (*set_guest_debugregs)(struct vm *vm,
+				   const struct kvm_debugregs *dr);
+	int (*run)(struct vm *vm, unsigned timeout_ms, struct vm_exit *exit);
+};
+
+/* The first member of every back end's own struct. */
+struct vm {
+	const struct vm_ops *ops;
+	uint8_t *mem; /* guest physical memory from GPA 0, shared with it */
+	size_t mem_size;
+	char backend[96];
+	int software;
+	unsigned features; /* VM_CAN_* */
+};
+
+#endif
