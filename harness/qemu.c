@@ -17,8 +17,9 @@
  *    the guest's debug registers);
  *  - exits: QEMU does not stop on port I/O, so the back end breaks on the
  *    guest's OUT and HLT instructions (vm_note_io_sites) and reports them
- *    as KVM would; a triple fault is a SHUTDOWN event (-action
- *    reboot=shutdown,shutdown=pause keeps the machine for inspection).
+ *    as KVM would. A triple fault resets the machine, and a breakpoint on
+ *    the reset vector stops it there: that is the shutdown exit (the
+ *    registers are then the reset state, not the faulting one).
  * Known differences from hardware, all kept out of the verdicts by the
  * harness holding deferred events itself: QEMU delivers an NMI inside a
  * MOV SS / STI shadow, and vm_get_state cannot report NMI blocking, the
@@ -45,7 +46,7 @@
 #define QEMU_IMG      "qemu-img"
 #define START_TIMEOUT_MS 10000
 #define MAX_IO_SITES  64
-#define MAX_BPS	      (4 + MAX_IO_SITES)
+#define MAX_BPS	      (5 + MAX_IO_SITES)
 
 /* Registers as QEMU 7.2's stub numbers them for x86-64 ('p'/'P'), and
  * their byte offsets in the 'g' reply. */
@@ -70,6 +71,10 @@ enum {
 #define G_CTL	     188 /* cr0, cr2, cr3, cr4, cr8, efer */
 #define G_MIN_BYTES  236
 #define EFER_LMA     0x400
+/* Where a reset (a triple fault among them) puts the CPU: CS base
+ * 0xffff0000, IP 0xfff0. */
+#define RESET_VECTOR 0xfffffff0ULL
+#define RESET_IP     0xfff0
 
 /* The GPRs in the stub's order, as offsets into struct kvm_regs. */
 static const size_t gpr_slot[16] = {
@@ -90,8 +95,6 @@ struct qemu_vm {
 	struct gdb_remote gdb;
 	struct qmp qmp;
 	uint32_t next_checkpoint;
-	int need_reset;	    /* shut down: system_reset before running */
-	int shutdown_first; /* the next run reports a shutdown at once */
 	const struct vm_io_site *at_io; /* stopped on this site */
 	struct vm_io_site io[MAX_IO_SITES];
 	int nio;
@@ -294,8 +297,7 @@ static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
 			"rtc=off,isa-serial=off,memory-backend=ram",
 			"-cpu", "qemu64,+mce,+mca,-apic", "-m", size, "-object",
 			memobj, "-drive", drive, "-gdb", gdbarg, "-qmp", qmparg,
-			"-serial", "none", "-monitor", "none", "-action",
-			"reboot=shutdown,shutdown=pause", NULL};
+			"-serial", "none", "-monitor", "none", NULL};
 		int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		int null = open("/dev/null", O_RDONLY);
 		if (out >= 0) {
@@ -475,6 +477,9 @@ static void qemu_get_state(struct vm *base, struct vcpu_state *st)
 	segs[5] = &st->sregs.gs;
 	for (int i = 0; i < 6; i++)
 		segs[i]->selector = (uint16_t)hex_le(hex, G_SEGS + 4 * (size_t)i, 4);
+	/* In 64-bit mode CPL is CS.RPL, and SS.DPL equals it. */
+	st->sregs.cs.dpl = st->sregs.cs.selector & 3;
+	st->sregs.ss.dpl = st->sregs.cs.dpl;
 	st->sregs.fs.base = hex_le(hex, G_BASES, 8);
 	st->sregs.gs.base = hex_le(hex, G_BASES + 8, 8);
 	st->kernel_gs_base = hex_le(hex, G_BASES + 16, 8);
@@ -556,27 +561,12 @@ static int write_state(struct qemu_vm *vm, const struct vcpu_state *st)
 		       : 0;
 }
 
-static int reset_if_needed(struct qemu_vm *vm)
-{
-	if (!vm->need_reset)
-		return 0;
-	if (qmp_execute(&vm->qmp, "{\"execute\":\"system_reset\"}", NULL, 0))
-		return -1;
-	qmp_poll_events(&vm->qmp, 0);
-	vm->qmp.guest_shutdown = 0;
-	vm->need_reset = 0;
-	return 0;
-}
-
 static int qemu_set_state(struct vm *base, const struct vcpu_state *st)
 {
 	struct qemu_vm *vm = to_qemu(base);
 	char cmd[64], why[256];
 
 	vm->at_io = NULL;
-	vm->shutdown_first = 0;
-	if (reset_if_needed(vm))
-		return -1;
 	if (!st->checkpoint)
 		return write_state(vm, st);
 	/* loadvm puts back everything, pending events and NMI blocking
@@ -642,6 +632,7 @@ static int sync_breakpoints(struct qemu_vm *vm)
 	for (int i = 0; i < vm->nio; i++)
 		if (!in_list(want, nwant, vm->io[i].rip))
 			want[nwant++] = vm->io[i].rip;
+	want[nwant++] = RESET_VECTOR;
 	for (int i = 0; i < vm->narmed; i++) {
 		if (in_list(want, nwant, vm->armed[i]))
 			continue;
@@ -680,17 +671,13 @@ static int qemu_signal_mce(struct vm *base, const struct vm_mce *mce)
 		 (unsigned long long)mce->status,
 		 (unsigned long long)mce->mcg_status,
 		 (unsigned long long)mce->addr, (unsigned long long)mce->misc);
-	if (qmp_hmp(&vm->qmp, cmd, said, sizeof(said)) == 0)
-		return 0;
-	/* "Previous MCE still in progress, raising triple fault": the CPU
-	 * shut down, as the architecture says it must. */
-	qmp_poll_events(&vm->qmp, 100);
-	if (vm->qmp.guest_shutdown) {
-		vm->shutdown_first = 1;
-		vm->need_reset = 1;
-		return 0;
-	}
-	return -1;
+	/* "Previous MCE still in progress, raising triple fault" is the
+	 * CPU shutting down, as the architecture says it must: the next run
+	 * stops on the reset vector. */
+	return qmp_hmp(&vm->qmp, cmd, said, sizeof(said)) == 0 ||
+			       strstr(said, "triple fault")
+		       ? 0
+		       : -1;
 }
 
 /* -------------------------------------------------------------------- run */
@@ -738,15 +725,6 @@ static int qemu_run(struct vm *base, unsigned timeout_ms, struct vm_exit *exit)
 	int rc;
 
 	memset(exit, 0, sizeof(*exit));
-	if (vm->shutdown_first) {
-		vm->shutdown_first = 0;
-		exit->kind = VM_EXIT_SHUTDOWN;
-		return 0;
-	}
-	if (vm->need_reset) {
-		exit->kind = VM_EXIT_SHUTDOWN; /* still: restore a state first */
-		return 0;
-	}
 	if (finish_io(vm) || sync_breakpoints(vm) || gdb_send(&vm->gdb, "c"))
 		goto failed;
 	rc = gdb_recv(&vm->gdb, reply, sizeof(reply), (int)timeout_ms);
@@ -766,12 +744,7 @@ static int qemu_run(struct vm *base, unsigned timeout_ms, struct vm_exit *exit)
 		return -1;
 	}
 	qemu_get_state(base, &st);
-	qmp_poll_events(&vm->qmp, 0);
-	if (!vm->qmp.guest_shutdown && !io_site_at(vm, st.regs.rip) &&
-	    !in_list(vm->user_bp, vm->nuser_bp, st.regs.rip))
-		qmp_poll_events(&vm->qmp, 200); /* a shutdown's event lags */
-	if (vm->qmp.guest_shutdown) {
-		vm->need_reset = 1;
+	if (st.regs.rip == RESET_IP && st.sregs.cs.selector == 0xf000) {
 		exit->kind = VM_EXIT_SHUTDOWN;
 		return 0;
 	}

@@ -74,14 +74,10 @@ static int read_line(struct qmp *q, char *line, size_t cap, int timeout_ms)
 	}
 }
 
-/* Notes what an event line says; 1 if it was an event. */
-static int note_event(struct qmp *q, const char *line)
+/* 1 for a line that answers no command: an event, or the greeting. */
+static int not_a_reply(const char *line)
 {
-	if (!strstr(line, "\"event\""))
-		return strstr(line, "\"QMP\"") != NULL; /* the greeting */
-	if (strstr(line, "\"SHUTDOWN\"") && strstr(line, "\"guest\": true"))
-		q->guest_shutdown = 1;
-	return 1;
+	return strstr(line, "\"event\"") || strstr(line, "\"QMP\"");
 }
 
 int qmp_execute(struct qmp *q, const char *json, char *reply, size_t cap)
@@ -95,7 +91,7 @@ int qmp_execute(struct qmp *q, const char *json, char *reply, size_t cap)
 	for (;;) {
 		if (read_line(q, line, sizeof(line), QMP_TIMEOUT_MS) < 0)
 			return -1;
-		if (note_event(q, line))
+		if (not_a_reply(line))
 			continue;
 		if (reply && cap)
 			snprintf(reply, cap, "%s", line);
@@ -123,14 +119,4 @@ int qmp_hmp(struct qmp *q, const char *command, char *out, size_t cap)
 	if (out && cap)
 		snprintf(out, cap, "%s", ret ? ret + 11 : reply);
 	return -1;
-}
-
-void qmp_poll_events(struct qmp *q, int timeout_ms)
-{
-	char line[8192];
-
-	while (read_line(q, line, sizeof(line), timeout_ms) >= 0) {
-		note_event(q, line);
-		timeout_ms = 0;
-	}
 }

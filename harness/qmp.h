@@ -1,7 +1,7 @@
 /* A client for QEMU's machine protocol (QMP), as far as the QEMU back end
- * needs it: one command at a time, human-monitor commands through it, and
- * the one event that matters here (the guest shut down). JSON is matched,
- * not parsed: QEMU's replies to these commands are fixed in shape.
+ * needs it: one command at a time, and human-monitor commands through it.
+ * Events are skipped. JSON is matched, not parsed: QEMU's replies to these
+ * commands are fixed in shape.
  */
 #ifndef IST_QMP_H
 #define IST_QMP_H
@@ -10,7 +10,6 @@
 
 struct qmp {
 	int fd;
-	int guest_shutdown; /* a SHUTDOWN event with "guest": true came */
 	char in[65536];
 	size_t inlen;
 };
@@ -28,8 +27,5 @@ int qmp_execute(struct qmp *q, const char *json, char *reply, size_t cap);
 /* Runs a human-monitor command. Returns 0 when it printed nothing (success
  * for savevm, loadvm, mce), else -1 with what it printed in out. */
 int qmp_hmp(struct qmp *q, const char *command, char *out, size_t cap);
-
-/* Reads the events QEMU has sent, waiting up to timeout_ms for the first. */
-void qmp_poll_events(struct qmp *q, int timeout_ms);
 
 #endif

@@ -43,8 +43,13 @@ mkdir -p "${TMPDIR:-/tmp}/ist-empty-$$" && check "empty stub dir" 2 "no stubs \(
 check "list" 0 "cs-swapgs .*SWAPGS by interrupted CS" 0 -- "$bin" list
 check "missing device" 2 "/nonexistent/kvm does not exist: load the kvm_intel or kvm_amd module" 1 -- "$bin" sweep --kvm /nonexistent/kvm
 check "not a KVM device" 2 "/dev/null is not a usable KVM device" 1 -- "$bin" sweep --kvm /dev/null
+check "unknown back end" 2 "--backend is kvm, qemu or auto, not 'xen'" 1 -- "$bin" sweep --backend xen
+check "KVM asked for, missing" 2 "/nonexistent/kvm does not exist" 1 -- \
+	env IST_KVM_DEVICE=/nonexistent/kvm "$bin" sweep --backend kvm
+check "no back end at all" 2 "no usable back end: .*does not exist.*; and .*not found: install QEMU" 1 -- \
+	env IST_KVM_DEVICE=/nonexistent/kvm IST_QEMU=/nonexistent/qemu "$bin" sweep
 
-if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+if [ -e /dev/kvm ] && [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
 	! setpriv --reuid=65534 --regid=65534 --clear-groups test -r /dev/kvm 2>/dev/null &&
 	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$bin" 2>/dev/null; then
 	check "no permission" 2 "no permission to open /dev/kvm: add your user to the 'kvm' group" 1 -- \
@@ -53,13 +58,29 @@ else
 	echo "skip no permission: needs root, setpriv, a /dev/kvm others cannot open, and a binary they can run"
 fi
 
+# Sweeps run on KVM where it works, and on QEMU where it does not.
 if "$bin" sweep --depth 1 --stub linux >"$out" 2>"$err"; then
 	check "default sweep, depth 1" 0 "result: every stub got the verdicts it declares" 0 -- "$bin" sweep --depth 1
-	check "report header names the back end" 0 "back end: kvm" 0 -- "$bin" sweep --depth 1 --stub linux
+	check "report header names the back end" 0 "back end: (kvm|qemu)" 0 -- "$bin" sweep --depth 1 --stub linux
 	check "undeclared verdict exits 1" 1 "pass \\(the stub declares fail\\)" 0 -- \
 		"$bin" sweep --depth 1 --guest-dir "$test_guests" --stub misdeclared
 else
-	echo "skip sweeps: no usable KVM: $(head -n 1 "$err")"
+	echo "skip sweeps: no usable back end: $(head -n 1 "$err")"
+fi
+
+# What the QEMU back end cannot do is refused when asked for, and left out
+# of the defaults with a note.
+if "$bin" sweep --backend qemu --stub cs-swapgs --at entry_SYSCALL_64 >"$out" 2>"$err"; then
+	check "qemu: explicit depth 2 refused" 2 "--depth 2 needs a back end that reads NMI blocking" 1 -- \
+		"$bin" sweep --backend qemu --depth 2
+	check "qemu: explicit #DB refused" 2 "#DB \\(--events db\\) needs a back end" 1 -- \
+		"$bin" sweep --backend qemu --events nmi,db
+	check "qemu: defaults fitted" 0 "depth: 1   events: nmi,mc" 0 -- \
+		"$bin" sweep --backend qemu --stub linux --at entry_SYSCALL_64
+	check "qemu: cs-swapgs fails in the SYSCALL gap" 0 "FAIL  nmi@entry_SYSCALL_64\\+0x0: invariant" 0 -- \
+		"$bin" sweep --backend qemu --stub cs-swapgs --at entry_SYSCALL_64
+else
+	echo "skip qemu: $(head -n 1 "$err")"
 fi
 
 echo "test_cli: $passed passed, $failed failed"

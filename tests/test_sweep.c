@@ -1,4 +1,5 @@
-/* End-to-end: real sweeps of real stubs under KVM.
+/* End-to-end: real sweeps of real stubs, under KVM or (argument "qemu")
+ * under QEMU.
  *
  * - linux passes at every boundary, and every boundary of its SYSCALL path
  *   is reached once per system call;
@@ -10,12 +11,13 @@
  * - the exit status follows the stubs' declarations;
  * - two golden runs of the same seed are identical.
  *
- * Needs /dev/kvm: without a usable one it says why and exits 77 (skipped).
+ * Without a usable back end it says why and exits 77 (skipped).
  */
 #include <stdlib.h>
 
 #include "check.h"
 #include "sweep.h"
+#include "test_vm.h"
 #include "trial.h"
 
 #define RFLAGS_TF (1ULL << 8)
@@ -287,16 +289,10 @@ static void test_golden_run_is_deterministic(struct vm *vm)
 	stub_sweep_free(&b);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	char err[400];
-	struct vm *vm;
+	struct vm *vm = test_vm_open(argc, argv);
 
-	if (vm_open(getenv("IST_KVM_DEVICE") ? getenv("IST_KVM_DEVICE")
-					     : "/dev/kvm",
-		    IST_GUEST_MEM_SIZE, &vm, err, sizeof(err)) != VM_OK)
-		CHECK_SKIP("no usable KVM: %s", err);
-	printf("back end: %s\n", vm_backend(vm));
 	test_linux_passes_everywhere(vm);
 	test_cs_swapgs_fails_exactly_in_user_gs_windows(vm);
 	test_no_tf_or_rf_leaks(vm);
