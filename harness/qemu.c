@@ -606,7 +606,8 @@ static int qemu_set_breakpoints(struct vm *base, const uint64_t *addrs, int n)
 
 	if (n > 4)
 		return -1;
-	memcpy(vm->user_bp, addrs, (size_t)n * sizeof(*addrs));
+	if (n > 0)
+		memcpy(vm->user_bp, addrs, (size_t)n * sizeof(*addrs));
 	vm->nuser_bp = n;
 	return 0;
 }
