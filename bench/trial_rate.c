@@ -1,15 +1,20 @@
-/* trial_rate: what one trial costs against the cost of a bare KVM_RUN round
- * trip, measured in one run on this machine.
+/* trial_rate: what one trial costs against its floor, measured in one run
+ * on this machine, on either back end.
  *
- *   round trip     a guest loop "out; jmp" at CPL0: one exit per KVM_RUN
+ *   round trip     a guest loop "out; jmp" at CPL0: one exit per run (on
+ *                  KVM a KVM_RUN; on QEMU a gdb continue and stop)
  *   CPL0 insn      the same loop with a 2000-instruction countdown in front,
  *                  minus the round trip, per instruction (near 0 on hardware
  *                  KVM; about 0.6 us on kvm_pvm, which emulates CPL0)
+ *   restore        putting a golden snapshot back (KVM: sync_regs and MSRs;
+ *                  QEMU: loadvm)
  *   trial          restore + NMI + run to completion + observe + judge, over
  *                  every boundary of a stub's golden trace
+ *   floor          restore + round trip: what no trial can go below
  *
  * It prints ratios, never asserts on time: these machines are shared.
- *   usage: trial_rate [STUB [ROUNDS]]   (default: linux 20)
+ *   usage: trial_rate [--backend kvm|qemu] [STUB [ROUNDS]]
+ *          (default: kvm, linux, 20 rounds)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +40,20 @@ static double exit_loop_us(struct vm *vm, const struct vcpu_state *booted,
 			   const uint8_t *code, size_t len)
 {
 	struct vcpu_state st = *booted;
+	/* Its one OUT, for a back end that breaks on them (QEMU). */
+	struct vm_io_site out = {.len = 2, .opcode = 0xe6, .port = 0x80,
+				 .opsize = 1};
 	struct vm_exit ex;
 	double t0;
 
-	memcpy(vm_mem(vm, LOOP_GPA, len), code, len);
 	st.regs.rip = IST_KERNEL_VMA + LOOP_GPA;
-	vm_set_state(vm, &st);
+	vm_set_state(vm, &st); /* before the code: QEMU's loadvm puts back
+				  all of memory */
+	vm_load_code(vm, LOOP_GPA, code, len);
+	for (size_t i = 0; i + 1 < len; i++)
+		if (code[i] == 0xe6 && code[i + 1] == 0x80)
+			out.rip = st.regs.rip + i;
+	vm_note_io_sites(vm, &out, 1);
 	t0 = now_us();
 	for (int i = 0; i < EXITS; i++) {
 		if (vm_run(vm, 1000, &ex) || ex.kind != VM_EXIT_IO) {
@@ -57,6 +70,7 @@ static double exit_loop_us(struct vm *vm, const struct vcpu_state *booted,
 static double sweep_rate(struct vm *vm, const char *path, const char *stub,
 			 int depth, size_t *schedules)
 {
+	unsigned can = vm_features(vm);
 	struct sweep_options opt = {.seed = 1,
 				    .timeout_ms = TRIAL_TIMEOUT_MS,
 				    .depth = depth,
@@ -66,8 +80,11 @@ static double sweep_rate(struct vm *vm, const char *path, const char *stub,
 	double t0;
 	int herr;
 
-	for (int d = 0; d < SCHEDULE_MAX_DEPTH; d++)
+	for (int d = 0; d < SCHEDULE_MAX_DEPTH; d++) {
 		opt.events[d] = (1u << EVENT_KIND_COUNT) - 1;
+		if (!(can & VM_CAN_DB_PAYLOAD))
+			opt.events[d] &= ~(1u << EVENT_DB);
+	}
 	/* Depth 3 over every boundary is millions of schedules: narrow the
 	 * first injection to one execution of one symbol's boundaries. */
 	if (depth > 1) {
@@ -93,20 +110,26 @@ int main(int argc, char **argv)
 	static const uint8_t countdown[] = {0xb9, 0xe8, 0x03, 0x00, 0x00,
 					    0xff, 0xc9, 0x75, 0xfc, 0xe6,
 					    0x80, 0xeb, 0xf3};
-	const char *stub = argc > 1 ? argv[1] : "linux";
-	int rounds = argc > 2 ? atoi(argv[2]) : 20;
+	int qemu = argc > 2 && !strcmp(argv[1], "--backend") &&
+		   !strcmp(argv[2], "qemu");
+	int skip = argc > 2 && !strcmp(argv[1], "--backend") ? 2 : 0;
+	const char *stub = argc > 1 + skip ? argv[1 + skip] : "linux";
+	int rounds = argc > 2 + skip ? atoi(argv[2 + skip]) : 20;
 	struct injection nmi;
 	struct observation obs;
 	struct golden g;
 	struct guest_image img;
 	struct guest_layout lay;
 	struct vcpu_state booted;
-	double rt, insn, t0, trial;
+	struct vm_io_site sites[64];
+	double rt, insn, t0, trial, restore;
 	char path[512], err[400];
 	struct vm *vm;
 	size_t n = 0;
 
-	if (vm_open("/dev/kvm", IST_GUEST_MEM_SIZE, &vm, err, sizeof(err))) {
+	if (qemu ? vm_open_qemu(IST_GUEST_MEM_SIZE, &vm, err, sizeof(err))
+		 : vm_open("/dev/kvm", IST_GUEST_MEM_SIZE, &vm, err,
+			   sizeof(err))) {
 		fprintf(stderr, "trial_rate: %s\n", err);
 		return 2;
 	}
@@ -122,6 +145,11 @@ int main(int argc, char **argv)
 	rt = exit_loop_us(vm, &booted, round_trip, sizeof(round_trip));
 	insn = (exit_loop_us(vm, &booted, countdown, sizeof(countdown)) - rt) /
 	       2002.0;
+	vm_note_io_sites(vm, sites, guest_io_sites(&img, sites, 64));
+	t0 = now_us();
+	for (int r = 0; r < 200; r++)
+		snapshot_restore(vm, &lay, &g.trace.b[r % g.trace.n].snap);
+	restore = (now_us() - t0) / 200;
 
 	injection_default(&nmi, EVENT_NMI);
 	observation_init(&obs, &lay);
@@ -133,7 +161,7 @@ int main(int argc, char **argv)
 	trial = (now_us() - t0) / n;
 
 	printf("back end:              %s\n", vm_backend(vm));
-	printf("KVM_RUN round trip:    %8.2f us  (CPL0 'out; jmp' loop, %d "
+	printf("round trip:            %8.2f us  (CPL0 'out; jmp' loop, %d "
 	       "exits)\n",
 	       rt, EXITS);
 	printf("CPL0 instruction:      %8.3f us  (2000-instruction "
@@ -142,13 +170,20 @@ int main(int argc, char **argv)
 	printf("trial (%s, nmi):   %8.2f us  (%zu trials over %zu boundaries; "
 	       "restore, inject, gate check, run, observe)\n",
 	       stub, trial, n, g.trace.n);
+	printf("restore:               %8.2f us  (golden snapshots, 200 "
+	       "times)\n",
+	       restore);
 	printf("trial / round trip:    %8.1f\n", trial / rt);
-	for (int d = 1; d <= 3; d++) {
+	printf("trial / floor:         %8.1f  (floor = restore + round "
+	       "trip)\n",
+	       trial / (restore + rt));
+	for (int d = 1; d <= ((vm_features(vm) & VM_CAN_NEST) ? 3 : 1); d++) {
 		size_t count;
 		double rate = sweep_rate(vm, path, stub, d, &count);
 		printf("depth %d sweep:         %8.0f schedules/s  (%zu "
-		       "schedules, nmi,db,mc%s; = %.1f round trips each)\n",
+		       "schedules, nmi,%smc%s; = %.1f round trips each)\n",
 		       d, rate, count,
+		       (vm_features(vm) & VM_CAN_DB_PAYLOAD) ? "db," : "",
 		       d > 1 ? ", first injection in "
 			       "entry_SYSCALL_64_after_hwframe #1"
 			     : "",

@@ -1,4 +1,5 @@
 /* Reading the guest's layout out of its ELF, and starting it. */
+#include <elf.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -186,10 +187,7 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 	return 0;
 }
 
-/* The guest's OUT and HLT instructions, found by decoding its code
- * sections from start to end: a back end that cannot trap port I/O (QEMU)
- * stops on them. Returns how many, at most max. */
-static int find_io_sites(const struct guest_image *img,
+int guest_io_sites(const struct guest_image *img,
 			 struct vm_io_site *sites, int max)
 {
 	static const char *const code[] = {".text", ".entry.text",
@@ -256,11 +254,14 @@ int guest_boot(struct vm *vm, const struct guest_image *img,
 		uint8_t *dst = vm_mem(vm, s->paddr, s->memsz);
 		if (!dst)
 			return -1;
-		memcpy(dst, s->data, s->filesz);
+		if ((s->flags & PF_X)
+			    ? vm_load_code(vm, s->paddr, s->data, s->filesz)
+			    : (memcpy(dst, s->data, s->filesz), 0))
+			return -1;
 	}
 	{
 		struct vm_io_site sites[64];
-		vm_note_io_sites(vm, sites, find_io_sites(img, sites, 64));
+		vm_note_io_sites(vm, sites, guest_io_sites(img, sites, 64));
 	}
 
 	vm_get_state(vm, &st);

@@ -57,6 +57,12 @@ static inline int guest_in_entry_text(const struct guest_layout *lay,
 	return addr >= lay->entry_text_start && addr < lay->entry_text_end;
 }
 
+/* The guest's OUT and HLT instructions, found by decoding its code sections
+ * from start to end: a back end that cannot trap port I/O (QEMU) stops on
+ * them. Returns how many, at most max. */
+int guest_io_sites(const struct guest_image *img, struct vm_io_site *sites,
+		   int max);
+
 /* The gate (IDT handler address) of a vector the stub may provide: NMI, #DB
  * or #MC; 0 for others. */
 uint64_t guest_gate(const struct guest_layout *lay, uint64_t vector);

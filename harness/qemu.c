@@ -95,6 +95,8 @@ struct qemu_vm {
 	struct gdb_remote gdb;
 	struct qmp qmp;
 	uint32_t next_checkpoint;
+	struct vcpu_state *saved; /* by checkpoint id */
+	uint32_t cap_saved;
 	const struct vm_io_site *at_io; /* stopped on this site */
 	struct vm_io_site io[MAX_IO_SITES];
 	int nio;
@@ -394,6 +396,7 @@ static void qemu_close(struct vm *base)
 	qmp_disconnect(&vm->qmp);
 	if (vm->base.mem)
 		munmap(vm->base.mem, vm->base.mem_size);
+	free(vm->saved);
 	if (vm->dir[0]) {
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			snprintf(path, sizeof(path), "%s/%s", vm->dir, files[i]);
@@ -523,56 +526,90 @@ static int enter_long_mode(struct qemu_vm *vm, const struct vcpu_state *st)
 	return rc ? -1 : 0;
 }
 
-/* Writes every register st holds that the stub can write. */
-static int write_state(struct qemu_vm *vm, const struct vcpu_state *st)
+/* Writes a register unless it is known to hold the value already. */
+static int put(struct qemu_vm *vm, int reg, uint64_t v, int same, int bytes)
+{
+	return same ? 0 : write_reg(vm, reg, v, bytes);
+}
+
+#define PUT(reg, field, bytes)                                                 \
+	put(vm, reg, st->field, was && was->field == st->field, bytes)
+
+/* Writes the registers of st that the stub can write: all of them, or
+ * those that differ from `was`, the state the vCPU is known to hold. */
+static int write_state(struct qemu_vm *vm, const struct vcpu_state *st,
+		       const struct vcpu_state *was)
 {
 	char hex[2048];
-	const struct kvm_segment *segs[6] = {
-		&st->sregs.cs, &st->sregs.ss, &st->sregs.ds,
-		&st->sregs.es, &st->sregs.fs, &st->sregs.gs};
+	uint64_t sel[6] = {st->sregs.cs.selector, st->sregs.ss.selector,
+			   st->sregs.ds.selector, st->sregs.es.selector,
+			   st->sregs.fs.selector, st->sregs.gs.selector};
+	uint64_t old[6] = {0};
 
-	if (read_all_regs(vm, hex, sizeof(hex)))
+	if (!was) {
+		if (read_all_regs(vm, hex, sizeof(hex)))
+			return -1;
+		if (!(hex_le(hex, G_CTL + 40, 8) & EFER_LMA) &&
+		    enter_long_mode(vm, st))
+			return -1;
+	} else {
+		old[0] = was->sregs.cs.selector;
+		old[1] = was->sregs.ss.selector;
+		old[2] = was->sregs.ds.selector;
+		old[3] = was->sregs.es.selector;
+		old[4] = was->sregs.fs.selector;
+		old[5] = was->sregs.gs.selector;
+	}
+	if (PUT(GDB_CR4, sregs.cr4, 8) || PUT(GDB_CR3, sregs.cr3, 8) ||
+	    PUT(GDB_CR0, sregs.cr0, 8) || PUT(GDB_EFER, sregs.efer, 8) ||
+	    PUT(GDB_CR2, sregs.cr2, 8))
 		return -1;
-	if (!(hex_le(hex, G_CTL + 40, 8) & EFER_LMA) &&
-	    enter_long_mode(vm, st))
-		return -1;
-	if (write_reg(vm, GDB_CR4, st->sregs.cr4, 8) ||
-	    write_reg(vm, GDB_CR3, st->sregs.cr3, 8) ||
-	    write_reg(vm, GDB_CR0, st->sregs.cr0, 8) ||
-	    write_reg(vm, GDB_EFER, st->sregs.efer, 8) ||
-	    write_reg(vm, GDB_CR2, st->sregs.cr2, 8))
-		return -1;
+	/* A selector load reloads its base: selectors before bases. */
 	for (int i = 0; i < 6; i++)
-		if (write_reg(vm, GDB_CS + i, segs[i]->selector, 4))
+		if (put(vm, GDB_CS + i, sel[i], was && old[i] == sel[i], 4))
 			return -1;
-	if (write_reg(vm, GDB_FS_BASE, st->sregs.fs.base, 8) ||
-	    write_reg(vm, GDB_GS_BASE, st->sregs.gs.base, 8) ||
-	    write_reg(vm, GDB_KERNEL_GS_BASE, st->kernel_gs_base, 8))
+	if (PUT(GDB_FS_BASE, sregs.fs.base, 8) ||
+	    PUT(GDB_GS_BASE, sregs.gs.base, 8) ||
+	    PUT(GDB_KERNEL_GS_BASE, kernel_gs_base, 8))
 		return -1;
-	for (int i = 0; i < 16; i++)
-		if (write_reg(vm, i,
-			      *(const uint64_t *)((const char *)&st->regs +
-						  gpr_slot[i]),
-			      8))
+	for (int i = 0; i < 16; i++) {
+		size_t off = gpr_slot[i];
+		uint64_t v = *(const uint64_t *)((const char *)&st->regs + off);
+		int same = was && *(const uint64_t *)((const char *)&was->regs +
+						      off) == v;
+		if (put(vm, i, v, same, 8))
 			return -1;
-	return write_reg(vm, GDB_RIP, st->regs.rip, 8) ||
-			       write_reg(vm, GDB_EFLAGS, st->regs.rflags, 4)
+	}
+	return PUT(GDB_RIP, regs.rip, 8) || PUT(GDB_EFLAGS, regs.rflags, 4)
 		       ? -1
 		       : 0;
+}
+
+#undef PUT
+
+/* The state each checkpoint was taken in, by id, to tell what a caller
+ * changed in a copy of it before vm_set_state. */
+static const struct vcpu_state *checkpointed(struct qemu_vm *vm, uint32_t id)
+{
+	return id && id < vm->next_checkpoint ? &vm->saved[id] : NULL;
 }
 
 static int qemu_set_state(struct vm *base, const struct vcpu_state *st)
 {
 	struct qemu_vm *vm = to_qemu(base);
+	const struct vcpu_state *was = checkpointed(vm, st->checkpoint);
 	char cmd[64], why[256];
 
 	vm->at_io = NULL;
-	if (!st->checkpoint)
-		return write_state(vm, st);
+	if (!was)
+		return write_state(vm, st, NULL);
 	/* loadvm puts back everything, pending events and NMI blocking
-	 * included, and the guest memory with it. */
+	 * included, and the guest memory with it; then whatever the caller
+	 * changed in its copy of the state. */
 	snprintf(cmd, sizeof(cmd), "loadvm c%u", st->checkpoint);
-	return qmp_hmp(&vm->qmp, cmd, why, sizeof(why));
+	if (qmp_hmp(&vm->qmp, cmd, why, sizeof(why)))
+		return -1;
+	return write_state(vm, st, was);
 }
 
 static int qemu_checkpoint(struct vm *base, struct vcpu_state *st)
@@ -581,11 +618,20 @@ static int qemu_checkpoint(struct vm *base, struct vcpu_state *st)
 	char cmd[64], why[256];
 	uint32_t id = vm->next_checkpoint;
 
+	if (id >= vm->cap_saved) {
+		uint32_t cap = vm->cap_saved ? 2 * vm->cap_saved : 256;
+		struct vcpu_state *n = realloc(vm->saved, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		vm->saved = n;
+		vm->cap_saved = cap;
+	}
 	snprintf(cmd, sizeof(cmd), "savevm c%u", id);
 	if (qmp_hmp(&vm->qmp, cmd, why, sizeof(why)))
 		return -1;
 	vm->next_checkpoint++;
 	st->checkpoint = id;
+	vm->saved[id] = *st;
 	return 0;
 }
 
@@ -596,6 +642,29 @@ static void qemu_note_io_sites(struct vm *base, const struct vm_io_site *sites,
 
 	vm->nio = n < MAX_IO_SITES ? n : MAX_IO_SITES;
 	memcpy(vm->io, sites, (size_t)vm->nio * sizeof(*sites));
+}
+
+/* TCG keeps what it translated until the guest itself writes there; a
+ * write by the host through the shared file goes unseen. Writing the same
+ * bytes again through the stub, in physical-address mode, makes QEMU drop
+ * those translations. */
+static int qemu_code_written(struct vm *base, uint64_t gpa, size_t len)
+{
+	struct qemu_vm *vm = to_qemu(base);
+	enum { CHUNK = 1024 };
+	char packet[64 + 2 * CHUNK];
+	int rc = ok_reply(vm, "Qqemu.PhyMemMode:1");
+
+	for (size_t off = 0; rc == 0 && off < len; off += CHUNK) {
+		size_t n = len - off < CHUNK ? len - off : CHUNK;
+		int k = snprintf(packet, sizeof(packet), "M%llx,%zx:",
+				 (unsigned long long)(gpa + off), n);
+		for (size_t i = 0; i < n; i++)
+			sprintf(packet + k + 2 * i, "%02x",
+				vm->base.mem[gpa + off + i]);
+		rc = ok_reply(vm, packet);
+	}
+	return ok_reply(vm, "Qqemu.PhyMemMode:0") || rc ? -1 : 0;
 }
 
 /* ------------------------------------------------------------ breakpoints */
@@ -776,6 +845,7 @@ static const struct vm_ops qemu_ops = {
 	.get_state = qemu_get_state,
 	.set_state = qemu_set_state,
 	.checkpoint = qemu_checkpoint,
+	.code_written = qemu_code_written,
 	.note_io_sites = qemu_note_io_sites,
 	.set_breakpoints = qemu_set_breakpoints,
 	.pend_nmi = qemu_pend_nmi,

@@ -37,6 +37,17 @@ size_t vm_mem_size(const struct vm *vm)
 	return vm->mem_size;
 }
 
+int vm_load_code(struct vm *vm, uint64_t gpa, const void *code, size_t len)
+{
+	uint8_t *dst = vm_mem(vm, gpa, len);
+
+	if (!dst)
+		return -1;
+	memcpy(dst, code, len);
+	return vm->ops->code_written ? vm->ops->code_written(vm, gpa, len)
+				     : 0;
+}
+
 int vm_translate(struct vm *vm, uint64_t cr3, uint64_t va, uint64_t *gpa)
 {
 	uint64_t table = cr3 & 0x000ffffffffff000ULL;

@@ -110,6 +110,11 @@ int vm_is_software_backend(const struct vm *vm);
 uint8_t *vm_mem(struct vm *vm, uint64_t gpa, size_t len);
 size_t vm_mem_size(const struct vm *vm);
 
+/* Copies code into guest physical memory. Unlike a plain write through
+ * vm_mem, it makes a back end that caches translated code (QEMU's TCG)
+ * forget what it translated from there. 0 or -1. */
+int vm_load_code(struct vm *vm, uint64_t gpa, const void *code, size_t len);
+
 /* Reads guest virtual memory through the guest's 4-level page tables rooted
  * at cr3. Returns -1 if any byte is unmapped. */
 int vm_read_virt(struct vm *vm, uint64_t cr3, uint64_t va, void *buf,
