@@ -25,6 +25,13 @@
 	.popsection
 .endm
 
+/* RULES rules: the frame rules (IST_RULE_* ORed) the oracle must apply. */
+.macro RULES rules
+	.pushsection .ist_rules, "", @progbits
+	.quad \rules
+	.popsection
+.endm
+
 /* STUB_INFO "one line": what `ist-torture list` prints for the stub. */
 .macro STUB_INFO text
 	.pushsection .ist_stub, "", @progbits

@@ -35,6 +35,11 @@
 #define IST_PORT_DONE  0xe1 /* ring-3 workload finished; registers are final */
 #define IST_PORT_PANIC 0xe2 /* kernel gave up; the last log entry says why */
 
+/* What the guest reports on IST_PORT_PANIC besides an exception vector:
+ * handler bodies ran until the event log was full (a runaway loop, which
+ * would otherwise only end at the trial's time limit). */
+#define IST_PANIC_LOG_FULL 0x100
+
 /* Workload syscalls. */
 #define IST_SYS_GETPID	  0
 #define IST_SYS_MIX	  1
@@ -89,6 +94,11 @@
 #define IST_EVENT_NMI 0x1
 #define IST_EVENT_DB 0x2
 #define IST_EVENT_MC 0x4
+/* Frame rules a stub declares (RULES): how its design answers a nested
+ * event, when that differs from "each body sees where its event struck".
+ * NMI_REPEAT: Linux's nested NMI runs no body; the outer NMI runs its body
+ * again with the outer's interrupted context. */
+#define IST_RULE_NMI_REPEAT 0x1
 #define IST_ASSUME_TEXT 104
 
 /* MSRs and registers the #MC and #DB bodies read. */

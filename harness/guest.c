@@ -180,6 +180,7 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 	lay->handles = IST_EVENT_NMI;
 	read_quad(img, ".ist_handles", &lay->handles);
 	read_quad(img, ".ist_expect_reentry", &lay->expect_reentry);
+	read_quad(img, ".ist_rules", &lay->rules);
 	sec = image_section(img, ".ist_stub");
 	lay->info = "";
 	if (sec && sec->data && sec->size > 0 && sec->data[sec->size - 1] == 0)

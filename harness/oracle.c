@@ -106,6 +106,9 @@ static void judge_machine(const struct oracle_case *c, struct verdict *v)
 		uint64_t n = log->count;
 		const struct ist_log_entry *e =
 			n && n <= IST_LOG_MAX ? &log->entries[n - 1] : NULL;
+		/* A full log is judged by the event layer (double-handled). */
+		if (t->code == IST_PANIC_LOG_FULL)
+			break;
 		if (e)
 			v->fault_rip = e->regs.rip;
 		if (t->code == IST_VEC_DF)

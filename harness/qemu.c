@@ -25,6 +25,7 @@
  * MOV SS / STI shadow, and vm_get_state cannot report NMI blocking, the
  * shadow or MCIP (no VM_CAN_NEST), so the QEMU back end sweeps depth 1.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -162,6 +163,132 @@ static int write_reg(struct qemu_vm *vm, int reg, uint64_t v, int bytes)
 }
 
 /* ------------------------------------------------------------ start, stop */
+
+/* The private directory of a VM holds these files and nothing else. It is
+ * removed when the VM closes; when the harness is stopped by a signal or
+ * exits without closing it; and, should the harness have been killed
+ * outright, by the next harness that starts QEMU (the owner file names
+ * the process that made it). QEMU itself dies with the harness
+ * (PR_SET_PDEATHSIG). */
+static const char *const dir_files[] = {"ram",	     "snapshots.qcow2", "gdb",
+					"qmp",	     "qemu.log",	"owner"};
+#define MAX_LIVE_DIRS 8
+static char live_dirs[MAX_LIVE_DIRS][64];
+
+/* Async-signal-safe: only unlink and rmdir on fixed-size buffers. */
+static void remove_dir(const char *dir)
+{
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(dir_files) / sizeof(dir_files[0]); i++) {
+		size_t n = strlen(dir), m = strlen(dir_files[i]);
+		if (n + m + 2 > sizeof(path))
+			continue;
+		memcpy(path, dir, n);
+		path[n] = '/';
+		memcpy(path + n + 1, dir_files[i], m + 1);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+static void remove_live_dirs(void)
+{
+	for (int i = 0; i < MAX_LIVE_DIRS; i++)
+		if (live_dirs[i][0])
+			remove_dir(live_dirs[i]);
+}
+
+static void on_fatal_signal(int sig)
+{
+	remove_live_dirs();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void remember_dir(const char *dir)
+{
+	static int hooked;
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+
+	if (!hooked) {
+		hooked = 1;
+		atexit(remove_live_dirs);
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+			struct sigaction old;
+			if (sigaction(sigs[i], NULL, &old) == 0 &&
+			    old.sa_handler == SIG_DFL)
+				signal(sigs[i], on_fatal_signal);
+		}
+	}
+	for (int i = 0; i < MAX_LIVE_DIRS; i++)
+		if (!live_dirs[i][0]) {
+			snprintf(live_dirs[i], sizeof(live_dirs[i]), "%s", dir);
+			return;
+		}
+}
+
+static void forget_dir(const char *dir)
+{
+	for (int i = 0; i < MAX_LIVE_DIRS; i++)
+		if (!strcmp(live_dirs[i], dir))
+			live_dirs[i][0] = 0;
+}
+
+/* Directories left by harnesses that were killed outright. */
+static void remove_orphaned_dirs(const char *tmp)
+{
+	DIR *d = opendir(tmp);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char dir[64], owner[96];
+		long pid = 0;
+		FILE *f;
+
+		if (strncmp(e->d_name, "ist-qemu-", 9) ||
+		    strlen(tmp) + strlen(e->d_name) + 2 > sizeof(dir))
+			continue;
+		snprintf(dir, sizeof(dir), "%.40s/%.20s", tmp, e->d_name);
+		snprintf(owner, sizeof(owner), "%s/owner", dir);
+		f = fopen(owner, "r");
+		if (!f)
+			continue; /* not made by us, or still being made */
+		if (fscanf(f, "%ld", &pid) == 1 && pid > 0 &&
+		    kill((pid_t)pid, 0) && errno == ESRCH)
+			remove_dir(dir);
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+}
+
+static int make_dir(struct qemu_vm *vm, char *err, size_t errlen)
+{
+	const char *tmp = getenv("TMPDIR");
+	char owner[96];
+	FILE *f;
+
+	if (!tmp || !*tmp || strlen(tmp) > 40)
+		tmp = "/tmp";
+	remove_orphaned_dirs(tmp);
+	snprintf(vm->dir, sizeof(vm->dir), "%s/ist-qemu-XXXXXX", tmp);
+	if (!mkdtemp(vm->dir)) {
+		snprintf(err, errlen, "cannot make a temporary directory in %s: %s",
+			 tmp, strerror(errno));
+		vm->dir[0] = 0;
+		return -1;
+	}
+	remember_dir(vm->dir);
+	snprintf(owner, sizeof(owner), "%s/owner", vm->dir);
+	f = fopen(owner, "w");
+	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f)) {
+		snprintf(err, errlen, "cannot write in %s: %s", vm->dir,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 static int run_quietly(char *const argv[], const char *log)
 {
@@ -372,9 +499,6 @@ static int handshake(struct qemu_vm *vm, char *err, size_t errlen)
 static void qemu_close(struct vm *base)
 {
 	struct qemu_vm *vm = to_qemu(base);
-	const char *files[] = {"ram", "snapshots.qcow2", "gdb", "qmp",
-			       "qemu.log"};
-	char path[128];
 
 	if (vm->pid > 0) {
 		int status;
@@ -398,11 +522,8 @@ static void qemu_close(struct vm *base)
 		munmap(vm->base.mem, vm->base.mem_size);
 	free(vm->saved);
 	if (vm->dir[0]) {
-		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-			snprintf(path, sizeof(path), "%s/%s", vm->dir, files[i]);
-			unlink(path);
-		}
-		rmdir(vm->dir);
+		remove_dir(vm->dir);
+		forget_dir(vm->dir);
 	}
 	free(vm);
 }
@@ -411,7 +532,6 @@ enum vm_open_error vm_open_qemu(size_t mem_size, struct vm **out, char *err,
 				size_t errlen)
 {
 	struct qemu_vm *vm;
-	const char *tmp = getenv("TMPDIR");
 
 	*out = NULL;
 	if (!on_path(qemu_binary()) || !on_path(QEMU_IMG)) {
@@ -433,16 +553,8 @@ enum vm_open_error vm_open_qemu(size_t mem_size, struct vm **out, char *err,
 	vm->next_checkpoint = 1;
 	snprintf(vm->base.backend, sizeof(vm->base.backend),
 		 "qemu (TCG: every guest instruction is emulated)");
-	snprintf(vm->dir, sizeof(vm->dir), "%s/ist-qemu-XXXXXX",
-		 tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-	if (!mkdtemp(vm->dir)) {
-		snprintf(err, errlen, "cannot make a temporary directory: %s",
-			 strerror(errno));
-		vm->dir[0] = 0;
-		qemu_close(&vm->base);
-		return VM_ERR_UNUSABLE;
-	}
-	if (spawn_qemu(vm, err, errlen) || handshake(vm, err, errlen)) {
+	if (make_dir(vm, err, errlen) || spawn_qemu(vm, err, errlen) ||
+	    handshake(vm, err, errlen)) {
 		qemu_close(&vm->base);
 		return VM_ERR_UNUSABLE;
 	}

@@ -42,8 +42,9 @@ struct path {
 	struct schedule sched;
 	struct expected_delivery deliveries[SCHEDULE_MAX_DEPTH];
 	int nd;
-	/* IST stacks whose handlers are running: throughout the current
-	 * trace (inner), and once its own event's handler has returned. */
+	/* Deliveries (bit i = deliveries[i]) whose handlers are running:
+	 * throughout the current trace (inner), and once the handler the
+	 * trace follows has returned (outer). */
 	unsigned inflight_inner, inflight_outer;
 	int reentry;
 };
@@ -197,6 +198,40 @@ static void harness_failure(struct verdict *v, const char *why)
 static void sweep_trace(struct sweeper *w, const struct trace *t, int level,
 			struct path *p);
 
+/* Adds a delivery to the path: which handlers it finds running, whether it
+ * re-enters an IST stack one of them still uses, and the interrupted
+ * context its body must be given. That is the frame where it struck,
+ * unless the stub declares Linux's nested-NMI rule: an NMI arriving while
+ * another NMI's handler runs gets no body of its own; the outer NMI runs
+ * its body again, with the outer's context. */
+static void deliver(const struct sweeper *w, const struct path *p,
+		    struct path *child, const struct injector *injector,
+		    const struct vcpu_state *frame, unsigned inflight)
+{
+	const struct vcpu_state *expected = frame;
+	int i = child->nd;
+
+	for (int d = 0; d < p->nd; d++) {
+		if (!(inflight & (1u << d)) ||
+		    p->deliveries[d].ist_index != injector->ist_index)
+			continue;
+		child->reentry = 1;
+		if (injector->vector == IST_VEC_NMI &&
+		    (w->s->lay.rules & IST_RULE_NMI_REPEAT) &&
+		    expected == frame)
+			expected = p->deliveries[d].frame;
+	}
+	child->deliveries[i] = (struct expected_delivery){
+		.vector = injector->vector,
+		.event = injector->name,
+		.ist_index = injector->ist_index,
+		.frame = expected,
+	};
+	child->nd = i + 1;
+	child->inflight_outer = inflight;
+	child->inflight_inner = inflight | (1u << i);
+}
+
 /* One schedule: the path so far plus (event at t->b[i]). */
 static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 			 int level, struct path *p, enum event_kind kind)
@@ -231,24 +266,10 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	st->delivered_exec = at->exec;
 
 	child = *p;
-	child.reentry = p->reentry;
-	{
-		unsigned inflight = (size_t)j < t->resumed ? p->inflight_inner
-							   : p->inflight_outer;
-		unsigned mine = 1u << injector->ist_index;
-		if (outcome == MODEL_DELIVER) {
-			child.reentry |= !!(inflight & mine);
-			child.inflight_outer = inflight;
-			child.inflight_inner = inflight | mine;
-			child.deliveries[child.nd++] =
-				(struct expected_delivery){
-					.vector = injector->vector,
-					.event = injector->name,
-					.ist_index = injector->ist_index,
-					.frame = &at->snap.state,
-				};
-		}
-	}
+	if (outcome == MODEL_DELIVER)
+		deliver(w, p, &child, injector, &at->snap.state,
+			(size_t)j < t->resumed ? p->inflight_inner
+					       : p->inflight_outer);
 	c.golden = &s->golden.final;
 	c.trial = &w->obs;
 	c.deliveries = child.deliveries;

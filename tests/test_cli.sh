@@ -81,6 +81,32 @@ if ! grep -q "not found: install QEMU" "$err"; then
 		"$bin" sweep --backend qemu --stub linux --at entry_SYSCALL_64
 	check "qemu: cs-swapgs fails in the SYSCALL gap" 0 "FAIL  nmi@entry_SYSCALL_64\\+0x0: invariant" 0 -- \
 		"$bin" sweep --backend qemu --stub cs-swapgs --at entry_SYSCALL_64
+
+	# Nothing of QEMU outlives the harness: not on SIGINT, and not when
+	# it is killed outright (then the next run removes what was left).
+	tmp=$(mktemp -d)
+	no_qemu_left() { ! pgrep -f "qemu-system.*$tmp" >/dev/null; }
+	TMPDIR=$tmp "$bin" sweep --backend qemu --stub linux >/dev/null 2>&1 &
+	pid=$!
+	sleep 3
+	kill -INT $pid; wait $pid; sleep 0.5
+	if [ -z "$(ls "$tmp")" ] && no_qemu_left; then
+		echo "ok   qemu: SIGINT leaves no QEMU and no files"; passed=$((passed + 1))
+	else
+		echo "FAIL qemu: SIGINT left $(ls "$tmp") $(pgrep -fa "qemu-system.*$tmp")"; failed=$((failed + 1))
+	fi
+	TMPDIR=$tmp "$bin" sweep --backend qemu --stub linux >/dev/null 2>&1 &
+	pid=$!
+	sleep 3
+	kill -KILL $pid; wait $pid 2>/dev/null; sleep 0.5
+	left=$(ls "$tmp")
+	TMPDIR=$tmp "$bin" sweep --backend qemu --stub linux --at entry_SYSCALL_64 >/dev/null 2>&1
+	if [ -n "$left" ] && [ -z "$(ls "$tmp")" ] && no_qemu_left; then
+		echo "ok   qemu: killed outright, QEMU dies and the next run cleans up"; passed=$((passed + 1))
+	else
+		echo "FAIL qemu: after SIGKILL: left '$left', now '$(ls "$tmp")'"; failed=$((failed + 1))
+	fi
+	rmdir "$tmp"
 else
 	echo "skip qemu: $(head -n 1 "$err")"
 fi
