@@ -59,6 +59,9 @@
 	ASSUME IST_EVENT_MC, asm_exc_machine_check, asm_exc_machine_check_end, "a kernel-mode #MC is fatal in Linux: a second #MC before the first IRETs is not survivable"
 
 	HANDLES IST_EVENT_NMI|IST_EVENT_DB|IST_EVENT_MC
+	/* A nested NMI runs no body; the outer one runs its body again, with
+	 * its own interrupted context (ist-designs.md A.5). */
+	RULES IST_RULE_NMI_REPEAT
 
 #define X86_EFLAGS_DF 0x400
 

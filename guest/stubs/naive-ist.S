@@ -26,6 +26,9 @@
 	STUB_INFO "NMI/#DB/#MC on plain IST stacks, paranoid GS by MSR_GS_BASE, no nesting protection: fails when a vector nests on its own stack"
 
 	HANDLES IST_EVENT_NMI|IST_EVENT_DB|IST_EVENT_MC
+	/* Nothing protects a frame on an IST stack from the next event of the
+	 * same vector: every such schedule must fail. */
+	EXPECT_REENTRY IST_EXPECT_FAIL
 
 /* One IST entry: pt_regs on the IST stack; EBX = 0 when it did SWAPGS, so
  * the exit undoes exactly that (RBX is callee-saved). */
