@@ -699,6 +699,30 @@ static int write_state(struct qemu_vm *vm, const struct vcpu_state *st,
 
 #undef PUT
 
+/* A state with no checkpoint starts from a reset CPU, so that nothing a
+ * trial left behind where the stub cannot reach (NMI blocking, a pending
+ * NMI, MCIP) carries over into it. QEMU resets from its main loop after
+ * answering: wait until the CPU stands on the reset vector. */
+static int reset_cpu(struct qemu_vm *vm)
+{
+	char hex[2048];
+
+	/* Off the reset vector first, so that arriving there says the reset
+	 * happened (a triple fault leaves the CPU on it already). */
+	if (write_reg(vm, GDB_RIP, 0, 8) ||
+	    qmp_execute(&vm->qmp, "{\"execute\":\"system_reset\"}", NULL, 0))
+		return -1;
+	for (int tries = 0; tries < 1000; tries++) {
+		if (read_all_regs(vm, hex, sizeof(hex)))
+			return -1;
+		if (hex_le(hex, G_RIP, 8) == RESET_IP &&
+		    hex_le(hex, G_CTL + 40, 8) == 0)
+			return 0;
+		sleep_ms(1);
+	}
+	return -1;
+}
+
 /* The state each checkpoint was taken in, by id, to tell what a caller
  * changed in a copy of it before vm_set_state. */
 static const struct vcpu_state *checkpointed(struct qemu_vm *vm, uint32_t id)
@@ -714,7 +738,7 @@ static int qemu_set_state(struct vm *base, const struct vcpu_state *st)
 
 	vm->at_io = NULL;
 	if (!was)
-		return write_state(vm, st, NULL);
+		return reset_cpu(vm) || write_state(vm, st, NULL) ? -1 : 0;
 	/* loadvm puts back everything, pending events and NMI blocking
 	 * included, and the guest memory with it; then whatever the caller
 	 * changed in its copy of the state. */
