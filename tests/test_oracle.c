@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "oracle.h"
+#include "sweep.h"
 
 #define KERNEL_GS  0xffffffff80010000ull /* percpu_va */
 #define USER_GS	   0x00007f0000002000ull
@@ -27,10 +28,6 @@
 
 #define RFLAGS_CF (1ull << 0)
 #define RFLAGS_ZF (1ull << 6)
-#define RFLAGS_TF (1ull << 8)
-#define RFLAGS_IF (1ull << 9)
-#define RFLAGS_DF (1ull << 10)
-#define RFLAGS_AC (1ull << 18)
 
 #define GOLDEN_SYSCALLS 3
 #define USER_WORDS	32
@@ -1014,8 +1011,29 @@ static void test_verdict_names(void)
 		     "?");
 }
 
+/* What each declaration accepts; an architectural shutdown meets all. */
+static void test_declarations(void)
+{
+	static const uint64_t all[] = {0, IST_EXPECT_FAIL, IST_EXPECT_SHUTDOWN,
+				       IST_EXPECT_HANG};
+
+	CHECK(verdict_as_declared(VERDICT_PASS, 0));
+	CHECK(!verdict_as_declared(VERDICT_INVARIANT, 0));
+	CHECK(verdict_as_declared(VERDICT_INVARIANT, IST_EXPECT_FAIL));
+	CHECK(verdict_as_declared(VERDICT_HANG, IST_EXPECT_FAIL));
+	CHECK(!verdict_as_declared(VERDICT_PASS, IST_EXPECT_FAIL));
+	CHECK(!verdict_as_declared(VERDICT_HARNESS_ERROR, IST_EXPECT_FAIL));
+	CHECK(verdict_as_declared(VERDICT_SHUTDOWN, IST_EXPECT_SHUTDOWN));
+	CHECK(!verdict_as_declared(VERDICT_HANG, IST_EXPECT_SHUTDOWN));
+	CHECK(verdict_as_declared(VERDICT_HANG, IST_EXPECT_HANG));
+	CHECK(!verdict_as_declared(VERDICT_PASS, IST_EXPECT_HANG));
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		CHECK(verdict_as_declared(VERDICT_ARCH_SHUTDOWN, all[i]));
+}
+
 int main(void)
 {
+	test_declarations();
 	test_context_init();
 	test_pass();
 	test_invariants();
