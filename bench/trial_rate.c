@@ -41,8 +41,8 @@ static double exit_loop_us(struct vm *vm, const struct vcpu_state *booted,
 {
 	struct vcpu_state st = *booted;
 	/* Its one OUT, for a back end that breaks on them (QEMU). */
-	struct vm_io_site out = {.len = 2, .opcode = 0xe6, .port = 0x80,
-				 .opsize = 1};
+	struct vm_code_site out = {
+		.len = 2, .opcode = 0xe6, .port = 0x80, .opsize = 1};
 	struct vm_exit ex;
 	double t0;
 
@@ -53,7 +53,7 @@ static double exit_loop_us(struct vm *vm, const struct vcpu_state *booted,
 	for (size_t i = 0; i + 1 < len; i++)
 		if (code[i] == 0xe6 && code[i + 1] == 0x80)
 			out.rip = st.regs.rip + i;
-	vm_note_io_sites(vm, &out, 1);
+	vm_note_code_sites(vm, &out, 1);
 	t0 = now_us();
 	for (int i = 0; i < EXITS; i++) {
 		if (vm_run(vm, 1000, &ex) || ex.kind != VM_EXIT_IO) {
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	struct guest_image img;
 	struct guest_layout lay;
 	struct vcpu_state booted;
-	struct vm_io_site sites[64];
+	struct vm_code_site sites[64];
 	double rt, insn, t0, trial, restore;
 	char path[512], err[400];
 	struct vm *vm;
@@ -145,7 +145,7 @@ int main(int argc, char **argv)
 	rt = exit_loop_us(vm, &booted, round_trip, sizeof(round_trip));
 	insn = (exit_loop_us(vm, &booted, countdown, sizeof(countdown)) - rt) /
 	       2002.0;
-	vm_note_io_sites(vm, sites, guest_io_sites(&img, sites, 64));
+	vm_note_code_sites(vm, sites, guest_code_sites(&img, sites, 64));
 	t0 = now_us();
 	for (int r = 0; r < 200; r++)
 		snapshot_restore(vm, &lay, &g.trace.b[r % g.trace.n].snap);
@@ -177,7 +177,7 @@ int main(int argc, char **argv)
 	printf("trial / floor:         %8.1f  (floor = restore + round "
 	       "trip)\n",
 	       trial / (restore + rt));
-	for (int d = 1; d <= ((vm_features(vm) & VM_CAN_NEST) ? 3 : 1); d++) {
+	for (int d = 1; d <= 3; d++) {
 		size_t count;
 		double rate = sweep_rate(vm, path, stub, d, &count);
 		printf("depth %d sweep:         %8.0f schedules/s  (%zu "

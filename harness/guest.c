@@ -138,8 +138,8 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 	    !fits(lay->ist_stacks_gpa,
 		  sizeof(struct ist_stack) * IST_STACK_COUNT) ||
 	    !fits(lay->kernel_rw_gpa, lay->kernel_rw_len) ||
-	    !fits(lay->user_rw_gpa, lay->user_rw_len) ||
-	    krw_end < krw_start || urw_end < urw_start) {
+	    !fits(lay->user_rw_gpa, lay->user_rw_len) || krw_end < krw_start ||
+	    urw_end < urw_start) {
 		snprintf(err, errlen,
 			 "%s: the guest's data (log, IST stacks, writable "
 			 "ranges) does not fit in its %u KiB of memory",
@@ -188,12 +188,12 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 	return 0;
 }
 
-int guest_io_sites(const struct guest_image *img,
-			 struct vm_io_site *sites, int max)
+int guest_code_sites(const struct guest_image *img, struct vm_code_site *sites,
+		     int max)
 {
 	static const char *const code[] = {".text", ".entry.text",
 					   ".user.text"};
-	int n = 0;
+	int n = 0, have_iretq = 0;
 
 	for (size_t c = 0; c < sizeof(code) / sizeof(code[0]); c++) {
 		const struct guest_section *sec = image_section(img, code[c]);
@@ -212,12 +212,32 @@ int guest_io_sites(const struct guest_image *img,
 			}
 			/* Legacy prefixes and REX before the opcode. */
 			while (p + 1 < insn.len &&
-			       (insn.bytes[p] == 0x66 || insn.bytes[p] == 0xf2 ||
+			       (insn.bytes[p] == 0x66 ||
+				insn.bytes[p] == 0xf2 ||
 				insn.bytes[p] == 0xf3 ||
 				(insn.bytes[p] & 0xf0) == 0x40)) {
 				if (insn.bytes[p] == 0x66)
 					opsize = 2;
 				p++;
+			}
+			if (insn.bytes[p] == 0x0f && p + 1 < insn.len &&
+			    (insn.bytes[p + 1] == 0x32 ||
+			     insn.bytes[p + 1] == 0x30)) {
+				sites[n++] = (struct vm_code_site){
+					.rip = insn.addr,
+					.len = insn.len,
+					.opcode = insn.bytes[p + 1],
+				};
+			}
+			/* One IRETQ (REX.W CF) is enough. */
+			if (insn.bytes[p] == 0xcf && p > 0 &&
+			    (insn.bytes[p - 1] & 0xf8) == 0x48 && !have_iretq) {
+				have_iretq = 1;
+				sites[n++] = (struct vm_code_site){
+					.rip = insn.addr,
+					.len = insn.len,
+					.opcode = VM_SITE_IRETQ,
+				};
 			}
 			switch (insn.bytes[p]) {
 			case 0xe6:
@@ -227,7 +247,7 @@ int guest_io_sites(const struct guest_image *img,
 			case 0xe7:
 			case 0xef:
 			case 0xf4:
-				sites[n++] = (struct vm_io_site){
+				sites[n++] = (struct vm_code_site){
 					.rip = insn.addr,
 					.len = insn.len,
 					.opcode = insn.bytes[p],
@@ -261,8 +281,8 @@ int guest_boot(struct vm *vm, const struct guest_image *img,
 			return -1;
 	}
 	{
-		struct vm_io_site sites[64];
-		vm_note_io_sites(vm, sites, guest_io_sites(img, sites, 64));
+		struct vm_code_site sites[64];
+		vm_note_code_sites(vm, sites, guest_code_sites(img, sites, 64));
 	}
 
 	vm_get_state(vm, &st);

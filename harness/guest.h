@@ -36,7 +36,7 @@ struct guest_layout {
 	int nexpects;
 	uint64_t handles;	 /* IST_EVENT_* the stub has entries for */
 	uint64_t expect_reentry; /* EXPECT_REENTRY's IST_EXPECT_*, or 0 */
-	uint64_t rules; /* IST_RULE_* the stub declares */
+	uint64_t rules;		 /* IST_RULE_* the stub declares */
 	struct ist_assume assumes[GUEST_MAX_EXPECTS];
 	int nassumes;
 	const char *info; /* the stub's STUB_INFO line, or "" */
@@ -58,11 +58,11 @@ static inline int guest_in_entry_text(const struct guest_layout *lay,
 	return addr >= lay->entry_text_start && addr < lay->entry_text_end;
 }
 
-/* The guest's OUT and HLT instructions, found by decoding its code sections
- * from start to end: a back end that cannot trap port I/O (QEMU) stops on
- * them. Returns how many, at most max. */
-int guest_io_sites(const struct guest_image *img, struct vm_io_site *sites,
-		   int max);
+/* The guest's OUT, HLT, RDMSR, WRMSR and IRETQ instructions, found by decoding
+ * its code sections from start to end, for a back end that needs them (QEMU).
+ * Returns how many, at most max. */
+int guest_code_sites(const struct guest_image *img, struct vm_code_site *sites,
+		     int max);
 
 /* The gate (IDT handler address) of a vector the stub may provide: NMI, #DB
  * or #MC; 0 for others. */

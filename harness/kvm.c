@@ -22,9 +22,9 @@
 #include "vm_backend.h"
 
 #define MSR_KERNEL_GS_BASE 0xc0000102
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_SYSCALL_MASK 0xc0000084
+#define MSR_STAR	   0xc0000081
+#define MSR_LSTAR	   0xc0000082
+#define MSR_SYSCALL_MASK   0xc0000084
 #define MCE_BANKS	   1
 #define SYNC_SETS	   (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
 
@@ -68,9 +68,11 @@ static void detect_backend(struct kvm_vm *vm)
 			 "emulated)");
 		vm->base.software = 1;
 	} else if (access("/sys/module/kvm_intel", F_OK) == 0) {
-		snprintf(vm->base.backend, sizeof(vm->base.backend), "kvm_intel (VMX)");
+		snprintf(vm->base.backend, sizeof(vm->base.backend),
+			 "kvm_intel (VMX)");
 	} else if (access("/sys/module/kvm_amd", F_OK) == 0) {
-		snprintf(vm->base.backend, sizeof(vm->base.backend), "kvm_amd (SVM)");
+		snprintf(vm->base.backend, sizeof(vm->base.backend),
+			 "kvm_amd (SVM)");
 	} else {
 		snprintf(vm->base.backend, sizeof(vm->base.backend),
 			 "kvm (back end not identified)");
@@ -152,7 +154,7 @@ enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 		return VM_ERR_UNUSABLE;
 	}
 	vm->base.ops = &kvm_ops;
-	vm->base.features = VM_CAN_DB_PAYLOAD | VM_CAN_GUEST_DR | VM_CAN_NEST;
+	vm->base.features = VM_CAN_DB_PAYLOAD | VM_CAN_GUEST_DR;
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
 	vm->kvm_fd = open(device, O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
@@ -204,7 +206,7 @@ enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 	}
 	vm->base.mem_size = mem_size;
 	vm->base.mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->base.mem == MAP_FAILED) {
 		vm->base.mem = NULL;
 		snprintf(err, errlen, "cannot map %zu bytes of guest memory",
@@ -287,8 +289,8 @@ static const uint32_t state_msrs[] = {
 static uint64_t *state_msr_slot(struct vcpu_state *st, size_t i)
 {
 	uint64_t *slots[NSTATE_MSRS] = {
-		&st->kernel_gs_base, &st->mcg_status, &st->mc0_status,
-		&st->mc0_addr,	     &st->mc0_misc,   &st->star,
+		&st->kernel_gs_base, &st->mcg_status,	&st->mc0_status,
+		&st->mc0_addr,	     &st->mc0_misc,	&st->star,
 		&st->lstar,	     &st->syscall_mask,
 	};
 	return slots[i];
@@ -354,7 +356,8 @@ static int kvm_set_state(struct vm *base, const struct vcpu_state *st)
 	return state_msrs_io(vm, (struct vcpu_state *)st, 1);
 }
 
-static int kvm_set_guest_debugregs(struct vm *base, const struct kvm_debugregs *dr)
+static int kvm_set_guest_debugregs(struct vm *base,
+				   const struct kvm_debugregs *dr)
 {
 	struct kvm_vm *vm = (struct kvm_vm *)base;
 	struct kvm_debugregs d = *dr;

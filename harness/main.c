@@ -42,7 +42,7 @@ struct cli {
 	const char *guest_dir;
 	const char *kvm_device;
 	enum backend_choice backend;
-	int depth_given, events_given;
+	int events_given;
 	struct sweep_options opt;
 };
 
@@ -84,7 +84,7 @@ static void usage(FILE *f)
 		"                     or $IST_GUEST_DIR)\n"
 		"  --backend B        kvm, qemu, or auto (default): KVM\n"
 		"                     when its device opens, else QEMU\n"
-		"                     (TCG: slower, depth 1, no #DB)\n"
+		"                     (TCG: slower, no #DB)\n"
 		"  --kvm PATH         KVM device (default: /dev/kvm, or\n"
 		"                     $IST_KVM_DEVICE)\n"
 		"  -h, --help         this text\n"
@@ -329,7 +329,6 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		cli->opt.events[0] = (1u << EVENT_KIND_COUNT) - 1;
 		nlevels = 1;
 	}
-	cli->depth_given = depth_given;
 	if (nlevels > 1 && !depth_given)
 		cli->opt.depth = nlevels;
 	for (int d = nlevels; d < SCHEDULE_MAX_DEPTH; d++)
@@ -431,8 +430,8 @@ static int open_backend(const struct cli *cli, struct vm **vm)
 	}
 	if (cli->backend == BACKEND_AUTO)
 		fprintf(stderr,
-			"ist-torture: %s; sweeping on QEMU instead (slower; "
-			"depth 1, no #DB)\n",
+			"ist-torture: %s; sweeping on QEMU instead (slower, "
+			"no #DB)\n",
 			err);
 	return 0;
 }
@@ -450,17 +449,6 @@ static int fit_to_backend(struct vm *vm, const struct cli *cli,
 			    : !!(can & VM_CAN_GUEST_DR);
 
 	*opt = cli->opt;
-	if (opt->depth > 1 && !(can & VM_CAN_NEST)) {
-		if (cli->depth_given) {
-			fprintf(stderr,
-				"ist-torture: --depth %d needs a back end "
-				"that reads NMI blocking (KVM); %s sweeps "
-				"depth 1\n",
-				opt->depth, vm_backend(vm));
-			return -1;
-		}
-		opt->depth = 1;
-	}
 	for (int d = 0; d < opt->depth && !db_ok; d++) {
 		if (!(opt->events[d] & db))
 			continue;

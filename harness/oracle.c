@@ -354,8 +354,8 @@ static void judge_final_state(const struct oracle_case *c, struct verdict *v)
 	FINAL_SEG(fs)
 	FINAL_SEG(gs)
 #undef FINAL_SEG
-		expect_eq(v, L, g->sregs.fs.base, t->sregs.fs.base, what,
-			  "final.", "fs.base");
+	expect_eq(v, L, g->sregs.fs.base, t->sregs.fs.base, what, "final.",
+		  "fs.base");
 	expect_eq(v, L, g->sregs.gs.base, t->sregs.gs.base, what, "final.",
 		  "gs.base");
 	expect_eq(v, L, g->kernel_gs_base, t->kernel_gs_base, what, "final.",

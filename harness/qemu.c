@@ -1,29 +1,34 @@
 /* QEMU back end of vm.h: qemu-system-x86_64 under TCG, driven over its gdb
  * stub (registers, breakpoints, run and stop) and QMP (NMI, machine check,
- * snapshots, reset). For machines without a usable /dev/kvm.
+ * reset, one snapshot per boot). For machines without a usable /dev/kvm.
  *
  * How each part of vm.h maps onto QEMU:
  *  - guest memory: a file QEMU maps with share=on and the host maps too, so
- *    vm_mem is as direct as KVM's;
- *  - state: the gdb stub reads and writes the GPRs, RIP, RFLAGS, selectors,
- *    FS/GS/kernel-GS bases, CR0-4 and EFER, but not NMI blocking, the
- *    interrupt shadow, pending events, MSRs or the descriptor-table
- *    registers. So every snapshot is also a QEMU snapshot (savevm), which
- *    holds all of those, and vm_set_state loads it (loadvm). Only the boot
- *    state, which has none, is written through the stub (enter_long_mode);
+ *    vm_mem is as direct as KVM's; code goes in through the stub as well
+ *    (vm_load_code), so that TCG drops what it translated before;
+ *  - registers: the stub reads and writes the GPRs, RIP, RFLAGS, selectors,
+ *    FS/GS/kernel-GS bases, CR0-4, EFER, FPU and SSE ('g'/'G');
+ *  - what the stub does not show is kept another way. NMI blocking is
+ *    followed from what changes it (nmi_before_run) and set by running an
+ *    IRETQ or taking an NMI; MCG_STATUS is read and written by running the
+ *    guest's own RDMSR/WRMSR; the interrupt shadow is the monitor's II
+ *    flag. These "gadgets" run at a snapshot's own registers, and the
+ *    snapshot's memory is put back after them (snapshot_restore). What
+ *    never changes after boot (GDTR, IDTR, TR, the SYSCALL MSRs) is in one
+ *    QEMU snapshot per boot, loaded again only after a triple fault;
  *  - NMI: QMP inject-nmi, on a CPU without a local APIC so that it reaches
  *    the CPU directly, as KVM's nmi.pending does; #MC: the monitor's mce;
  *    #DB: not available (no payload injection, and the stub cannot write
  *    the guest's debug registers);
  *  - exits: QEMU does not stop on port I/O, so the back end breaks on the
- *    guest's OUT and HLT instructions (vm_note_io_sites) and reports them
+ *    guest's OUT and HLT instructions (vm_note_code_sites) and reports them
  *    as KVM would. A triple fault resets the machine, and a breakpoint on
  *    the reset vector stops it there: that is the shutdown exit (the
  *    registers are then the reset state, not the faulting one).
- * Known differences from hardware, all kept out of the verdicts by the
- * harness holding deferred events itself: QEMU delivers an NMI inside a
- * MOV SS / STI shadow, and vm_get_state cannot report NMI blocking, the
- * shadow or MCIP (no VM_CAN_NEST), so the QEMU back end sweeps depth 1.
+ * Known differences from hardware: QEMU delivers an NMI inside a MOV SS or
+ * STI shadow (the harness holds events the model defers, so this matters
+ * only where the model sees the shadow), and does not say which kind of
+ * shadow it is.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -39,15 +44,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../guest/ist_abi.h"
 #include "gdbremote.h"
 #include "qmp.h"
 #include "vm_backend.h"
 
-#define QEMU_BINARY   "qemu-system-x86_64"
-#define QEMU_IMG      "qemu-img"
+#define QEMU_BINARY	 "qemu-system-x86_64"
+#define QEMU_IMG	 "qemu-img"
 #define START_TIMEOUT_MS 10000
-#define MAX_IO_SITES  64
-#define MAX_BPS	      (5 + MAX_IO_SITES)
+#define MAX_IO_SITES	 64
+#define MAX_BPS		 (5 + MAX_IO_SITES)
 
 /* Registers as QEMU 7.2's stub numbers them for x86-64 ('p'/'P'), and
  * their byte offsets in the 'g' reply. */
@@ -65,13 +71,14 @@ enum {
 	GDB_CR8 = 31,
 	GDB_EFER = 32,
 };
-#define G_RIP	     128
-#define G_EFLAGS     136
-#define G_SEGS	     140
-#define G_BASES	     164 /* fs_base, gs_base, kernel_gs_base */
-#define G_CTL	     188 /* cr0, cr2, cr3, cr4, cr8, efer */
-#define G_MIN_BYTES  236
-#define EFER_LMA     0x400
+#define G_RIP	    128
+#define G_EFLAGS    136
+#define G_SEGS	    140
+#define G_BASES	    164 /* fs_base, gs_base, kernel_gs_base */
+#define G_CTL	    188 /* cr0, cr2, cr3, cr4, cr8, efer */
+#define G_MIN_BYTES 236
+#define G_MAX_BYTES 1024
+#define EFER_LMA    0x400
 /* Where a reset (a triple fault among them) puts the CPU: CS base
  * 0xffff0000, IP 0xfff0. */
 #define RESET_VECTOR 0xfffffff0ULL
@@ -89,6 +96,12 @@ static const size_t gpr_slot[16] = {
 	offsetof(struct kvm_regs, r14), offsetof(struct kvm_regs, r15),
 };
 
+struct checkpoint {
+	struct vcpu_state st; /* as taken: tells what a caller changed */
+	char regs[2 * G_MAX_BYTES + 1]; /* the stub's 'g' image */
+	uint32_t boot;
+};
+
 struct qemu_vm {
 	struct vm base; /* first: vm.c sees only this */
 	pid_t pid;
@@ -96,11 +109,20 @@ struct qemu_vm {
 	struct gdb_remote gdb;
 	struct qmp qmp;
 	uint32_t next_checkpoint;
-	struct vcpu_state *saved; /* by checkpoint id */
-	uint32_t cap_saved;
-	const struct vm_io_site *at_io; /* stopped on this site */
-	struct vm_io_site io[MAX_IO_SITES];
+	struct checkpoint *cps; /* by id; 0 is none */
+	uint32_t cap_cps;
+	uint32_t boot;	   /* counts boots (states without checkpoint) */
+	int base_saved;	   /* "savevm base" holds this boot's set-up */
+	int cpu_reset;	   /* a triple fault reset the CPU since */
+	uint64_t nmi_gate; /* IDT[2]'s handler */
+	const struct vm_code_site *at_io; /* stopped on this site */
+	struct vm_code_site io[MAX_IO_SITES];
 	int nio;
+	struct vm_code_site rdmsr, wrmsr, iretq; /* rip 0: none known */
+	/* What the stub cannot show, followed here (see nmi_before_run). */
+	int nmi_blocked, nmi_pending, mce_pending;
+	int mcg_known;
+	uint64_t mcg_status;
 	uint64_t user_bp[4];
 	int nuser_bp;
 	uint64_t armed[MAX_BPS]; /* what the stub has inserted */
@@ -132,7 +154,8 @@ static uint64_t hex_le(const char *hex, size_t off, int bytes)
 
 	for (int i = bytes - 1; i >= 0; i--) {
 		const char *p = hex + 2 * (off + (size_t)i);
-		v = v << 8 | (uint64_t)(hex_nibble(p[0]) << 4 | hex_nibble(p[1]));
+		v = v << 8 |
+		    (uint64_t)(hex_nibble(p[0]) << 4 | hex_nibble(p[1]));
 	}
 	return v;
 }
@@ -170,8 +193,8 @@ static int write_reg(struct qemu_vm *vm, int reg, uint64_t v, int bytes)
  * outright, by the next harness that starts QEMU (the owner file names
  * the process that made it). QEMU itself dies with the harness
  * (PR_SET_PDEATHSIG). */
-static const char *const dir_files[] = {"ram",	     "snapshots.qcow2", "gdb",
-					"qmp",	     "qemu.log",	"owner"};
+static const char *const dir_files[] = {"ram", "snapshots.qcow2", "gdb",
+					"qmp", "qemu.log",	  "owner"};
 #define MAX_LIVE_DIRS 8
 static char live_dirs[MAX_LIVE_DIRS][64];
 
@@ -209,7 +232,7 @@ static void on_fatal_signal(int sig)
 static void remember_dir(const char *dir)
 {
 	static int hooked;
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 
 	if (!hooked) {
 		hooked = 1;
@@ -274,8 +297,9 @@ static int make_dir(struct qemu_vm *vm, char *err, size_t errlen)
 	remove_orphaned_dirs(tmp);
 	snprintf(vm->dir, sizeof(vm->dir), "%s/ist-qemu-XXXXXX", tmp);
 	if (!mkdtemp(vm->dir)) {
-		snprintf(err, errlen, "cannot make a temporary directory in %s: %s",
-			 tmp, strerror(errno));
+		snprintf(err, errlen,
+			 "cannot make a temporary directory in %s: %s", tmp,
+			 strerror(errno));
 		vm->dir[0] = 0;
 		return -1;
 	}
@@ -364,8 +388,8 @@ static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
 	char ram[128], snap[128], gdbsock[128], qmpsock[128], log[128];
 	char memobj[256], drive[256], gdbarg[160], qmparg[160], size[32];
 	char why[200];
-	char *img_argv[] = {QEMU_IMG, "create", "-q", "-f", "qcow2",
-			    snap,     "4G",	NULL};
+	char *img_argv[] = {QEMU_IMG, "create", "-q", "-f",
+			    "qcow2",  snap,	"4G", NULL};
 	int fd;
 
 	snprintf(ram, sizeof(ram), "%s/ram", vm->dir);
@@ -406,10 +430,8 @@ static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
 		 size, ram);
 	snprintf(drive, sizeof(drive),
 		 "if=none,id=snapshots,format=qcow2,file=%s", snap);
-	snprintf(gdbarg, sizeof(gdbarg), "unix:%s,server=on,wait=off",
-		 gdbsock);
-	snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off",
-		 qmpsock);
+	snprintf(gdbarg, sizeof(gdbarg), "unix:%s,server=on,wait=off", gdbsock);
+	snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off", qmpsock);
 
 	vm->pid = fork();
 	if (vm->pid < 0) {
@@ -420,13 +442,30 @@ static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
 		/* No legacy devices: nothing may interrupt the guest. No local
 		 * APIC: inject-nmi then reaches the CPU directly. */
 		char *argv[] = {
-			(char *)qemu_binary(), "-nodefaults", "-nographic", "-S",
+			(char *)qemu_binary(),
+			"-nodefaults",
+			"-nographic",
+			"-S",
 			"-machine",
 			"microvm,accel=tcg,x-option-roms=off,pit=off,pic=off,"
 			"rtc=off,isa-serial=off,memory-backend=ram",
-			"-cpu", "qemu64,+mce,+mca,-apic", "-m", size, "-object",
-			memobj, "-drive", drive, "-gdb", gdbarg, "-qmp", qmparg,
-			"-serial", "none", "-monitor", "none", NULL};
+			"-cpu",
+			"qemu64,+mce,+mca,-apic",
+			"-m",
+			size,
+			"-object",
+			memobj,
+			"-drive",
+			drive,
+			"-gdb",
+			gdbarg,
+			"-qmp",
+			qmparg,
+			"-serial",
+			"none",
+			"-monitor",
+			"none",
+			NULL};
 		int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		int null = open("/dev/null", O_RDONLY);
 		if (out >= 0) {
@@ -449,8 +488,7 @@ static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
 			snprintf(err, errlen,
 				 "%s exited at start (%s): check that "
 				 "qemu-system-x86 is installed and works",
-				 qemu_binary(),
-				 why[0] ? why : "no message");
+				 qemu_binary(), why[0] ? why : "no message");
 			return -1;
 		}
 		if (gdb_connect(&vm->gdb, gdbsock) == 0 &&
@@ -460,7 +498,8 @@ static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
 		qmp_disconnect(&vm->qmp);
 		sleep_ms(10);
 	}
-	snprintf(err, errlen, "%s did not open its gdb and QMP sockets in %d ms",
+	snprintf(err, errlen,
+		 "%s did not open its gdb and QMP sockets in %d ms",
 		 qemu_binary(), START_TIMEOUT_MS);
 	return -1;
 }
@@ -474,8 +513,8 @@ static int handshake(struct qemu_vm *vm, char *err, size_t errlen)
 
 	if (gdb_command(&vm->gdb, "qSupported:xmlRegisters=i386", reply,
 			sizeof(reply)) < 0 ||
-	    gdb_command(&vm->gdb, "qXfer:features:read:target.xml:0,fff",
-			reply, sizeof(reply)) < 0 ||
+	    gdb_command(&vm->gdb, "qXfer:features:read:target.xml:0,fff", reply,
+			sizeof(reply)) < 0 ||
 	    !strstr(reply, "x86-64")) {
 		snprintf(err, errlen,
 			 "%s's gdb stub did not describe an x86-64 target",
@@ -503,7 +542,8 @@ static void qemu_close(struct vm *base)
 	if (vm->pid > 0) {
 		int status;
 		if (vm->qmp.fd >= 0)
-			qmp_execute(&vm->qmp, "{\"execute\":\"quit\"}", NULL, 0);
+			qmp_execute(&vm->qmp, "{\"execute\":\"quit\"}", NULL,
+				    0);
 		for (int i = 0; i < 100; i++) {
 			if (waitpid(vm->pid, &status, WNOHANG) == vm->pid) {
 				vm->pid = 0;
@@ -520,7 +560,7 @@ static void qemu_close(struct vm *base)
 	qmp_disconnect(&vm->qmp);
 	if (vm->base.mem)
 		munmap(vm->base.mem, vm->base.mem_size);
-	free(vm->saved);
+	free(vm->cps);
 	if (vm->dir[0]) {
 		remove_dir(vm->dir);
 		forget_dir(vm->dir);
@@ -566,8 +606,7 @@ enum vm_open_error vm_open_qemu(size_t mem_size, struct vm **out, char *err,
 
 static int read_all_regs(struct qemu_vm *vm, char *hex, size_t cap)
 {
-	return gdb_command(&vm->gdb, "g", hex, cap) >= 2 * G_MIN_BYTES ? 0
-								      : -1;
+	return gdb_command(&vm->gdb, "g", hex, cap) >= 2 * G_MIN_BYTES ? 0 : -1;
 }
 
 static void qemu_get_state(struct vm *base, struct vcpu_state *st)
@@ -591,7 +630,8 @@ static void qemu_get_state(struct vm *base, struct vcpu_state *st)
 	segs[4] = &st->sregs.fs;
 	segs[5] = &st->sregs.gs;
 	for (int i = 0; i < 6; i++)
-		segs[i]->selector = (uint16_t)hex_le(hex, G_SEGS + 4 * (size_t)i, 4);
+		segs[i]->selector =
+			(uint16_t)hex_le(hex, G_SEGS + 4 * (size_t)i, 4);
 	/* In 64-bit mode CPL is CS.RPL, and SS.DPL equals it. */
 	st->sregs.cs.dpl = st->sregs.cs.selector & 3;
 	st->sregs.ss.dpl = st->sregs.cs.dpl;
@@ -604,6 +644,8 @@ static void qemu_get_state(struct vm *base, struct vcpu_state *st)
 	st->sregs.cr4 = hex_le(hex, G_CTL + 24, 8);
 	st->sregs.cr8 = hex_le(hex, G_CTL + 32, 8);
 	st->sregs.efer = hex_le(hex, G_CTL + 40, 8);
+	st->events.nmi.masked = (uint8_t)vm->nmi_blocked;
+	st->events.nmi.pending = (uint8_t)vm->nmi_pending;
 }
 
 /* From QEMU's reset state (real mode) straight into 64-bit mode, as a boot
@@ -613,8 +655,14 @@ static void qemu_get_state(struct vm *base, struct vcpu_state *st)
  * guest's own, for just as long as the selector loads take. */
 static int enter_long_mode(struct qemu_vm *vm, const struct vcpu_state *st)
 {
-	enum { PML4 = 0x1000, PDPT = 0x2000, PD = 0x3000, PT = 0x4000,
-	       GDT = 0x5000, END = 0x6000 };
+	enum {
+		PML4 = 0x1000,
+		PDPT = 0x2000,
+		PD = 0x3000,
+		PT = 0x4000,
+		GDT = 0x5000,
+		END = 0x6000
+	};
 	uint64_t *m = (uint64_t *)vm->base.mem;
 	int rc;
 
@@ -692,9 +740,8 @@ static int write_state(struct qemu_vm *vm, const struct vcpu_state *st,
 		if (put(vm, i, v, same, 8))
 			return -1;
 	}
-	return PUT(GDB_RIP, regs.rip, 8) || PUT(GDB_EFLAGS, regs.rflags, 4)
-		       ? -1
-		       : 0;
+	return PUT(GDB_RIP, regs.rip, 8) || PUT(GDB_EFLAGS, regs.rflags, 4) ? -1
+									    : 0;
 }
 
 #undef PUT
@@ -723,61 +770,273 @@ static int reset_cpu(struct qemu_vm *vm)
 	return -1;
 }
 
-/* The state each checkpoint was taken in, by id, to tell what a caller
- * changed in a copy of it before vm_set_state. */
-static const struct vcpu_state *checkpointed(struct qemu_vm *vm, uint32_t id)
+/* --- gadgets: the guest's own instructions, run one at a time, to read and
+ * set what the stub cannot: an MSR, NMI blocking. Each starts from a CPL0
+ * state, stops on a breakpoint, and leaves registers and memory for the
+ * caller to put back. */
+
+static int run_gadget(struct qemu_vm *vm, uint64_t stop_at)
 {
-	return id && id < vm->next_checkpoint ? &vm->saved[id] : NULL;
+	char packet[64], reply[256], hex[2048];
+	int rc;
+
+	snprintf(packet, sizeof(packet), "Z0,%llx,1",
+		 (unsigned long long)stop_at);
+	if (ok_reply(vm, packet))
+		return -1;
+	rc = gdb_command(&vm->gdb, "c", reply, sizeof(reply)) < 0 ||
+	     read_all_regs(vm, hex, sizeof(hex)) ||
+	     hex_le(hex, G_RIP, 8) != stop_at;
+	packet[0] = 'z';
+	return ok_reply(vm, packet) || rc ? -1 : 0;
 }
 
-static int qemu_set_state(struct vm *base, const struct vcpu_state *st)
+static int rdmsr_gadget(struct qemu_vm *vm, uint32_t msr, uint64_t *value)
 {
-	struct qemu_vm *vm = to_qemu(base);
-	const struct vcpu_state *was = checkpointed(vm, st->checkpoint);
-	char cmd[64], why[256];
+	char hex[2048];
 
-	vm->at_io = NULL;
-	if (!was)
-		return reset_cpu(vm) || write_state(vm, st, NULL) ? -1 : 0;
-	/* loadvm puts back everything, pending events and NMI blocking
-	 * included, and the guest memory with it; then whatever the caller
-	 * changed in its copy of the state. */
-	snprintf(cmd, sizeof(cmd), "loadvm c%u", st->checkpoint);
-	if (qmp_hmp(&vm->qmp, cmd, why, sizeof(why)))
+	if (!vm->rdmsr.rip || write_reg(vm, 2, msr, 8) ||
+	    write_reg(vm, GDB_RIP, vm->rdmsr.rip, 8) ||
+	    run_gadget(vm, vm->rdmsr.rip + vm->rdmsr.len) ||
+	    read_all_regs(vm, hex, sizeof(hex)))
 		return -1;
-	return write_state(vm, st, was);
+	*value = hex_le(hex, 24, 8) << 32 | (hex_le(hex, 0, 8) & 0xffffffffULL);
+	return 0;
+}
+
+static int wrmsr_gadget(struct qemu_vm *vm, uint32_t msr, uint64_t value)
+{
+	return !vm->wrmsr.rip || write_reg(vm, 2, msr, 8) ||
+			       write_reg(vm, 0, value & 0xffffffffULL, 8) ||
+			       write_reg(vm, 3, value >> 32, 8) ||
+			       write_reg(vm, GDB_RIP, vm->wrmsr.rip, 8) ||
+			       run_gadget(vm, vm->wrmsr.rip + vm->wrmsr.len)
+		       ? -1
+		       : 0;
+}
+
+/* An IRETQ to the current CS:RSP unblocks NMIs: its frame goes below the
+ * current RSP (memory the caller puts back), and it returns onto a
+ * breakpoint. */
+static int unblock_nmis(struct qemu_vm *vm)
+{
+	char hex[2048];
+	uint64_t frame[5], rsp, gpa, cr3;
+	uint8_t *dst;
+
+	if (!vm->iretq.rip || read_all_regs(vm, hex, sizeof(hex)))
+		return -1;
+	rsp = hex_le(hex, 7 * 8, 8);
+	cr3 = hex_le(hex, G_CTL + 16, 8);
+	frame[0] = vm->rdmsr.rip; /* where it lands: any mapped address */
+	frame[1] = hex_le(hex, G_SEGS, 4);     /* CS */
+	frame[2] = 0x2;			       /* RFLAGS */
+	frame[3] = rsp;			       /* RSP */
+	frame[4] = hex_le(hex, G_SEGS + 4, 4); /* SS */
+	rsp = (rsp - 256 - sizeof(frame)) & ~15ULL;
+	if (vm_translate(&vm->base, cr3, rsp, &gpa) ||
+	    (gpa & 0xfff) + sizeof(frame) > 4096 ||
+	    !(dst = vm_mem(&vm->base, gpa, sizeof(frame))))
+		return -1;
+	memcpy(dst, frame, sizeof(frame));
+	return write_reg(vm, 7, rsp, 8) ||
+			       write_reg(vm, GDB_RIP, vm->iretq.rip, 8) ||
+			       run_gadget(vm, frame[0])
+		       ? -1
+		       : 0;
+}
+
+/* An NMI delivered at once blocks NMIs; it stops on its gate's first
+ * instruction, its frame pushed on the NMI stack (memory the caller puts
+ * back). */
+static int block_nmis(struct qemu_vm *vm)
+{
+	return !vm->nmi_gate ||
+			       qmp_execute(&vm->qmp,
+					   "{\"execute\":\"inject-nmi\"}", NULL,
+					   0) ||
+			       run_gadget(vm, vm->nmi_gate)
+		       ? -1
+		       : 0;
+}
+
+/* The NMI gate, from the IDT the monitor names (at a booted state). */
+static void find_nmi_gate(struct qemu_vm *vm)
+{
+	char regs[4096], hex[2048];
+	unsigned long long idt = 0;
+	uint8_t gate[16];
+	const char *p;
+
+	vm->nmi_gate = 0;
+	if (qmp_hmp(&vm->qmp, "info registers", regs, sizeof(regs)) == 0 ||
+	    !(p = strstr(regs, "IDT=")) || sscanf(p + 4, "%llx", &idt) != 1 ||
+	    read_all_regs(vm, hex, sizeof(hex)) ||
+	    vm_read_virt(&vm->base, hex_le(hex, G_CTL + 16, 8), idt + 2 * 16,
+			 gate, sizeof(gate)))
+		return;
+	vm->nmi_gate = (uint64_t)gate[0] | (uint64_t)gate[1] << 8 |
+		       (uint64_t)gate[6] << 16 | (uint64_t)gate[7] << 24 |
+		       (uint64_t)gate[8] << 32 | (uint64_t)gate[9] << 40 |
+		       (uint64_t)gate[10] << 48 | (uint64_t)gate[11] << 56;
+}
+
+/* --- checkpoints: what a snapshot needs beyond registers and memory ----
+ *
+ * A checkpoint keeps the stub's full register image ('g', FPU and SSE
+ * included) and the hidden state: NMI blocking (followed, see
+ * nmi_before_run), MCG_STATUS (read by the guest's RDMSR) and the
+ * interrupt shadow (the monitor's II flag; QEMU does not say which kind,
+ * so it is reported as MOV SS's, which holds the most). What never changes
+ * after boot (GDTR, IDTR, TR, the SYSCALL MSRs, EFER) is in one QEMU
+ * snapshot per boot, taken at its first checkpoint and loaded again only
+ * when a triple fault has reset the CPU. */
+
+static int put_regs(struct qemu_vm *vm, const char *image)
+{
+	char packet[2 * G_MAX_BYTES + 2];
+
+	snprintf(packet, sizeof(packet), "G%s", image);
+	return ok_reply(vm, packet);
+}
+
+static int save_base(struct qemu_vm *vm)
+{
+	char why[256];
+
+	if (vm->base_saved)
+		return 0;
+	if (qmp_hmp(&vm->qmp, "savevm base", why, sizeof(why)))
+		return -1;
+	find_nmi_gate(vm);
+	vm->base_saved = 1;
+	return 0;
+}
+
+static int load_base(struct qemu_vm *vm)
+{
+	char why[256];
+
+	if (!vm->base_saved ||
+	    qmp_hmp(&vm->qmp, "loadvm base", why, sizeof(why)))
+		return -1;
+	vm->cpu_reset = 0;
+	vm->nmi_blocked = vm->nmi_pending = vm->mce_pending = 0;
+	vm->mcg_known = 1;
+	vm->mcg_status = 0;
+	return 0;
 }
 
 static int qemu_checkpoint(struct vm *base, struct vcpu_state *st)
 {
 	struct qemu_vm *vm = to_qemu(base);
-	char cmd[64], why[256];
+	struct checkpoint *cp;
+	char regs[4096];
+	const char *ii;
 	uint32_t id = vm->next_checkpoint;
 
-	if (id >= vm->cap_saved) {
-		uint32_t cap = vm->cap_saved ? 2 * vm->cap_saved : 256;
-		struct vcpu_state *n = realloc(vm->saved, cap * sizeof(*n));
+	if (id >= vm->cap_cps) {
+		uint32_t cap = vm->cap_cps ? 2 * vm->cap_cps : 256;
+		struct checkpoint *n = realloc(vm->cps, cap * sizeof(*n));
 		if (!n)
 			return -1;
-		vm->saved = n;
-		vm->cap_saved = cap;
+		vm->cps = n;
+		vm->cap_cps = cap;
 	}
-	snprintf(cmd, sizeof(cmd), "savevm c%u", id);
-	if (qmp_hmp(&vm->qmp, cmd, why, sizeof(why)))
-		return -1;
-	vm->next_checkpoint++;
+	cp = &vm->cps[id];
+	if (vm->nmi_pending || vm->mce_pending || save_base(vm) ||
+	    read_all_regs(vm, cp->regs, sizeof(cp->regs)) ||
+	    qmp_hmp(&vm->qmp, "info registers", regs, sizeof(regs)) == 0)
+		return -1; /* info registers always prints */
+	ii = strstr(regs, "II=");
+	st->events.interrupt.shadow =
+		ii && ii[3] == '1' ? KVM_X86_SHADOW_INT_MOV_SS : 0;
+	st->mcg_status = 0;
+	if (!(st->sregs.cs.selector & 3)) {
+		/* RDMSR needs CPL0; at CPL3 no #MC handler is running. */
+		if (rdmsr_gadget(vm, IST_MSR_MCG_STATUS, &st->mcg_status) ||
+		    put_regs(vm, cp->regs))
+			return -1;
+		vm->mcg_known = 1;
+		vm->mcg_status = st->mcg_status;
+	}
+	cp->boot = vm->boot;
 	st->checkpoint = id;
-	vm->saved[id] = *st;
+	cp->st = *st;
+	vm->next_checkpoint++;
 	return 0;
 }
 
-static void qemu_note_io_sites(struct vm *base, const struct vm_io_site *sites,
-			       int n)
+static int qemu_set_state(struct vm *base, const struct vcpu_state *st)
+{
+	struct qemu_vm *vm = to_qemu(base);
+	const struct checkpoint *cp =
+		st->checkpoint && st->checkpoint < vm->next_checkpoint
+			? &vm->cps[st->checkpoint]
+			: NULL;
+
+	vm->at_io = NULL;
+	if (!cp) {
+		/* A boot: from a reset CPU, so that nothing a trial left where
+		 * the stub cannot reach carries over into it. */
+		vm->boot++;
+		vm->base_saved = vm->cpu_reset = 0;
+		vm->nmi_blocked = vm->nmi_pending = vm->mce_pending = 0;
+		vm->mcg_known = 1;
+		vm->mcg_status = 0;
+		return reset_cpu(vm) || write_state(vm, st, NULL) ? -1 : 0;
+	}
+	if (cp->boot != vm->boot || cp->st.events.nmi.pending)
+		return -1; /* another boot's, or a state this cannot make */
+	/* Events still waiting, or a reset CPU: from the boot's snapshot. */
+	if ((vm->cpu_reset || vm->nmi_pending || vm->mce_pending) &&
+	    load_base(vm))
+		return -1;
+	/* The hidden state, by gadgets run from the target's registers. */
+	if (put_regs(vm, cp->regs))
+		return -1;
+	if ((!vm->mcg_known || vm->mcg_status != cp->st.mcg_status) &&
+	    !(cp->st.sregs.cs.selector & 3)) {
+		if (wrmsr_gadget(vm, IST_MSR_MCG_STATUS, cp->st.mcg_status) ||
+		    put_regs(vm, cp->regs))
+			return -1;
+		vm->mcg_known = 1;
+		vm->mcg_status = cp->st.mcg_status;
+	}
+	if (vm->nmi_blocked != cp->st.events.nmi.masked) {
+		if ((vm->nmi_blocked ? unblock_nmis(vm) : block_nmis(vm)) ||
+		    put_regs(vm, cp->regs))
+			return -1;
+		vm->nmi_blocked = cp->st.events.nmi.masked;
+	}
+	/* Then whatever the caller changed in its copy of the state. Guest
+	 * memory is the caller's to put back (snapshot_restore does, after
+	 * this). */
+	return write_state(vm, st, &cp->st);
+}
+
+static void qemu_note_code_sites(struct vm *base,
+				 const struct vm_code_site *sites, int n)
 {
 	struct qemu_vm *vm = to_qemu(base);
 
-	vm->nio = n < MAX_IO_SITES ? n : MAX_IO_SITES;
-	memcpy(vm->io, sites, (size_t)vm->nio * sizeof(*sites));
+	vm->nio = 0;
+	memset(&vm->rdmsr, 0, sizeof(vm->rdmsr));
+	memset(&vm->wrmsr, 0, sizeof(vm->wrmsr));
+	memset(&vm->iretq, 0, sizeof(vm->iretq));
+	/* The first of each gadget instruction: the runtime's, found before
+	 * the stub's entry text, where the harness's own breakpoints are. */
+	for (int i = 0; i < n; i++) {
+		struct vm_code_site *g =
+			sites[i].opcode == VM_SITE_RDMSR   ? &vm->rdmsr
+			: sites[i].opcode == VM_SITE_WRMSR ? &vm->wrmsr
+			: sites[i].opcode == VM_SITE_IRETQ ? &vm->iretq
+							   : NULL;
+		if (g && !g->rip)
+			*g = sites[i];
+		else if (!g && vm->nio < MAX_IO_SITES)
+			vm->io[vm->nio++] = sites[i];
+	}
 }
 
 /* TCG keeps what it translated until the guest itself writes there; a
@@ -793,8 +1052,9 @@ static int qemu_code_written(struct vm *base, uint64_t gpa, size_t len)
 
 	for (size_t off = 0; rc == 0 && off < len; off += CHUNK) {
 		size_t n = len - off < CHUNK ? len - off : CHUNK;
-		int k = snprintf(packet, sizeof(packet), "M%llx,%zx:",
-				 (unsigned long long)(gpa + off), n);
+		int k = snprintf(packet, sizeof(packet),
+				 "M%llx,%zx:", (unsigned long long)(gpa + off),
+				 n);
 		for (size_t i = 0; i < n; i++)
 			sprintf(packet + k + 2 * i, "%02x",
 				vm->base.mem[gpa + off + i]);
@@ -864,8 +1124,10 @@ static int sync_breakpoints(struct qemu_vm *vm)
 
 static int qemu_pend_nmi(struct vm *base)
 {
-	return qmp_execute(&to_qemu(base)->qmp, "{\"execute\":\"inject-nmi\"}",
-			   NULL, 0);
+	struct qemu_vm *vm = to_qemu(base);
+
+	vm->nmi_pending = 1; /* a second one while pending collapses */
+	return qmp_execute(&vm->qmp, "{\"execute\":\"inject-nmi\"}", NULL, 0);
 }
 
 static int qemu_signal_mce(struct vm *base, const struct vm_mce *mce)
@@ -880,15 +1142,20 @@ static int qemu_signal_mce(struct vm *base, const struct vm_mce *mce)
 	/* "Previous MCE still in progress, raising triple fault" is the
 	 * CPU shutting down, as the architecture says it must: the next run
 	 * stops on the reset vector. */
-	return qmp_hmp(&vm->qmp, cmd, said, sizeof(said)) == 0 ||
-			       strstr(said, "triple fault")
-		       ? 0
-		       : -1;
+	if (qmp_hmp(&vm->qmp, cmd, said, sizeof(said)) == 0) {
+		vm->mce_pending = !!(mce->status & (1ULL << 61)); /* UC */
+		vm->mcg_known = 0;
+		return 0;
+	}
+	if (!strstr(said, "triple fault"))
+		return -1;
+	vm->cpu_reset = 1;
+	return 0;
 }
 
 /* -------------------------------------------------------------------- run */
 
-static const struct vm_io_site *io_site_at(struct qemu_vm *vm, uint64_t rip)
+static const struct vm_code_site *io_site_at(struct qemu_vm *vm, uint64_t rip)
 {
 	for (int i = 0; i < vm->nio; i++)
 		if (vm->io[i].rip == rip)
@@ -900,17 +1167,17 @@ static const struct vm_io_site *io_site_at(struct qemu_vm *vm, uint64_t rip)
  * listens on the guest's ports. */
 static int finish_io(struct qemu_vm *vm)
 {
-	const struct vm_io_site *s = vm->at_io;
+	const struct vm_code_site *s = vm->at_io;
 
 	vm->at_io = NULL;
 	return s ? write_reg(vm, GDB_RIP, s->rip + s->len, 8) : 0;
 }
 
-static void io_exit(const struct vm_io_site *s, const struct vcpu_state *st,
+static void io_exit(const struct vm_code_site *s, const struct vcpu_state *st,
 		    struct vm_exit *exit)
 {
-	uint64_t mask = s->opsize >= 4 ? 0xffffffffULL
-					: (1ULL << (8 * s->opsize)) - 1;
+	uint64_t mask =
+		s->opsize >= 4 ? 0xffffffffULL : (1ULL << (8 * s->opsize)) - 1;
 
 	if (s->opcode == 0xf4) {
 		exit->kind = VM_EXIT_HLT;
@@ -923,26 +1190,80 @@ static void io_exit(const struct vm_io_site *s, const struct vcpu_state *st,
 	exit->value = (uint32_t)(st->regs.rax & mask);
 }
 
+/* NMI blocking, which QEMU keeps but its stub does not show, followed from
+ * what the architecture says changes it: the delivery of an NMI sets it,
+ * an IRET clears it. A pending NMI with NMIs unblocked is delivered at the
+ * boundary the run starts from, before anything else runs (QEMU checks
+ * interrupts before each block it executes, and holds no NMI for an
+ * interrupt shadow). With NMIs blocked and no event waiting, the first
+ * instruction the run executes is the one at RIP: if it is an IRET, NMIs
+ * are unblocked after the run, and a latched NMI was delivered right after
+ * it. That is exact while the harness steps entry text, where every IRET
+ * of this guest is; after a free run the flag may miss an IRET, which only
+ * the harness's own gate check would then notice. */
+static int nmi_before_run(struct qemu_vm *vm, int *iret_first)
+{
+	char hex[2048];
+	uint8_t code[3];
+	uint64_t rip, cr3;
+	size_t p = 0;
+
+	*iret_first = 0;
+	if (vm->nmi_pending && !vm->nmi_blocked) {
+		vm->nmi_pending = 0;
+		vm->nmi_blocked = 1;
+		return 0;
+	}
+	if (!vm->nmi_blocked || vm->mce_pending)
+		return 0;
+	if (read_all_regs(vm, hex, sizeof(hex)))
+		return -1;
+	rip = hex_le(hex, G_RIP, 8);
+	cr3 = hex_le(hex, G_CTL + 16, 8);
+	if (vm_read_virt(&vm->base, cr3, rip, code, sizeof(code)))
+		return 0;
+	if ((code[0] & 0xf0) == 0x40 || code[0] == 0x66)
+		p = 1; /* REX.W (IRETQ) or operand size (IRETW) */
+	*iret_first = code[p] == 0xcf;
+	return 0;
+}
+
+static void nmi_after_run(struct qemu_vm *vm, int iret_first)
+{
+	if (!iret_first)
+		return;
+	vm->nmi_blocked = vm->nmi_pending;
+	vm->nmi_pending = 0;
+}
+
 static int qemu_run(struct vm *base, unsigned timeout_ms, struct vm_exit *exit)
 {
 	struct qemu_vm *vm = to_qemu(base);
 	struct vcpu_state st;
 	char reply[512];
-	int rc;
+	int rc, iret_first = 0;
 
 	memset(exit, 0, sizeof(*exit));
-	if (finish_io(vm) || sync_breakpoints(vm) || gdb_send(&vm->gdb, "c"))
+	if (finish_io(vm) || sync_breakpoints(vm) ||
+	    nmi_before_run(vm, &iret_first) || gdb_send(&vm->gdb, "c"))
 		goto failed;
+	vm->mce_pending = 0;
+	/* Only an #MC sets MCG_STATUS, but the #MC body may clear it in any
+	 * run that starts inside its handler. */
+	if (vm->mcg_status)
+		vm->mcg_known = 0;
 	rc = gdb_recv(&vm->gdb, reply, sizeof(reply), (int)timeout_ms);
 	if (rc == -2) {
 		if (gdb_interrupt(&vm->gdb) ||
 		    gdb_recv(&vm->gdb, reply, sizeof(reply), 5000) < 0)
 			goto failed;
+		nmi_after_run(vm, iret_first);
 		exit->kind = VM_EXIT_TIMEOUT;
 		return 0;
 	}
 	if (rc < 0)
 		goto failed;
+	nmi_after_run(vm, iret_first);
 	if (reply[0] == 'W' || reply[0] == 'X') {
 		snprintf(exit->detail, sizeof(exit->detail),
 			 "QEMU ended (%.40s)", reply);
@@ -951,6 +1272,7 @@ static int qemu_run(struct vm *base, unsigned timeout_ms, struct vm_exit *exit)
 	}
 	qemu_get_state(base, &st);
 	if (st.regs.rip == RESET_IP && st.sregs.cs.selector == 0xf000) {
+		vm->cpu_reset = 1;
 		exit->kind = VM_EXIT_SHUTDOWN;
 		return 0;
 	}
@@ -982,7 +1304,7 @@ static const struct vm_ops qemu_ops = {
 	.set_state = qemu_set_state,
 	.checkpoint = qemu_checkpoint,
 	.code_written = qemu_code_written,
-	.note_io_sites = qemu_note_io_sites,
+	.note_code_sites = qemu_note_code_sites,
 	.set_breakpoints = qemu_set_breakpoints,
 	.pend_nmi = qemu_pend_nmi,
 	.signal_mce = qemu_signal_mce,

@@ -48,8 +48,13 @@ int snapshot_take(struct vm *vm, const struct guest_layout *lay,
 int snapshot_restore(struct vm *vm, const struct guest_layout *lay,
 		     const struct snapshot *snap)
 {
+	/* Registers first: a back end may run the guest to set what its
+	 * registers cannot hold (QEMU), and memory then puts back all it
+	 * wrote. */
+	if (vm_set_state(vm, &snap->state))
+		return -1;
 	copy_ranges(vm, lay, snap->mem, 1);
-	return vm_set_state(vm, &snap->state);
+	return 0;
 }
 
 void snapshot_free(struct snapshot *snap)

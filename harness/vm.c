@@ -44,8 +44,7 @@ int vm_load_code(struct vm *vm, uint64_t gpa, const void *code, size_t len)
 	if (!dst)
 		return -1;
 	memcpy(dst, code, len);
-	return vm->ops->code_written ? vm->ops->code_written(vm, gpa, len)
-				     : 0;
+	return vm->ops->code_written ? vm->ops->code_written(vm, gpa, len) : 0;
 }
 
 int vm_translate(struct vm *vm, uint64_t cr3, uint64_t va, uint64_t *gpa)
@@ -115,10 +114,10 @@ int vm_checkpoint(struct vm *vm, struct vcpu_state *st)
 	return vm->ops->checkpoint ? vm->ops->checkpoint(vm, st) : 0;
 }
 
-void vm_note_io_sites(struct vm *vm, const struct vm_io_site *sites, int n)
+void vm_note_code_sites(struct vm *vm, const struct vm_code_site *sites, int n)
 {
-	if (vm->ops->note_io_sites)
-		vm->ops->note_io_sites(vm, sites, n);
+	if (vm->ops->note_code_sites)
+		vm->ops->note_code_sites(vm, sites, n);
 }
 
 int vm_set_breakpoints(struct vm *vm, const uint64_t *addrs, int n)

@@ -36,20 +36,23 @@ struct vcpu_state {
 enum vm_feature {
 	VM_CAN_DB_PAYLOAD = 1 << 0, /* inject #DB with its DR6 payload */
 	VM_CAN_GUEST_DR = 1 << 1,   /* set the guest's debug registers */
-	/* vm_get_state reads NMI blocking, the interrupt shadow and MCIP, so
-	 * the model can judge boundaries inside handlers (nested schedules) */
-	VM_CAN_NEST = 1 << 2,
 };
 
-/* A port I/O or HLT instruction of the guest: where a back end that cannot
- * trap those by itself (QEMU) stops instead. */
-struct vm_io_site {
+/* A guest instruction a back end may need to know of: port I/O and HLT,
+ * where a back end that cannot trap those by itself (QEMU) stops instead;
+ * RDMSR, WRMSR and IRETQ, which such a back end runs to read and set what
+ * its debugger interface does not show (MCG_STATUS, NMI blocking). */
+struct vm_code_site {
 	uint64_t rip;
 	uint8_t len;
-	uint8_t opcode; /* 0xe6, 0xe7, 0xee, 0xef (OUT) or 0xf4 (HLT) */
+	uint8_t opcode; /* 0xe6, 0xe7, 0xee, 0xef (OUT), 0xf4 (HLT), or
+			   VM_SITE_{RDMSR,WRMSR,IRETQ} */
 	uint8_t port;	/* for OUT imm8 */
 	uint8_t opsize; /* 1, 2 or 4 bytes */
 };
+#define VM_SITE_RDMSR 0x32 /* 0f 32 */
+#define VM_SITE_WRMSR 0x30 /* 0f 30 */
+#define VM_SITE_IRETQ 0xcf /* 48 cf */
 
 /* One machine-check event for bank 0, as KVM_X86_SET_MCE takes it. */
 struct vm_mce {
@@ -128,9 +131,9 @@ int vm_set_state(struct vm *vm, const struct vcpu_state *st);
  * saves a snapshot of its own and names it in st->checkpoint; KVM needs
  * none. Call it where st was just read by vm_get_state. */
 int vm_checkpoint(struct vm *vm, struct vcpu_state *st);
-/* Tells the back end where the guest's port I/O and HLT instructions are
- * (guest_boot does, from the image). */
-void vm_note_io_sites(struct vm *vm, const struct vm_io_site *sites, int n);
+/* Tells the back end where the guest's port I/O, HLT, RDMSR, WRMSR and
+ * IRETQ instructions are (guest_boot does, from the image). */
+void vm_note_code_sites(struct vm *vm, const struct vm_code_site *sites, int n);
 
 /* Arms execute breakpoints at up to 4 addresses (n = 0 disarms all and
  * turns guest debugging off). */

@@ -13,8 +13,8 @@ struct vm_ops {
 	int (*set_state)(struct vm *vm, const struct vcpu_state *st);
 	int (*checkpoint)(struct vm *vm, struct vcpu_state *st);
 	int (*code_written)(struct vm *vm, uint64_t gpa, size_t len);
-	void (*note_io_sites)(struct vm *vm, const struct vm_io_site *sites,
-			      int n);
+	void (*note_code_sites)(struct vm *vm, const struct vm_code_site *sites,
+				int n);
 	int (*set_breakpoints)(struct vm *vm, const uint64_t *addrs, int n);
 	int (*pend_nmi)(struct vm *vm);
 	int (*pend_debug_exception)(struct vm *vm, uint64_t dr6_payload);

@@ -73,12 +73,12 @@ fi
 # of the defaults with a note.
 "$bin" sweep --backend qemu --stub cs-swapgs --at entry_SYSCALL_64 >"$out" 2>"$err"
 if ! grep -q "not found: install QEMU" "$err"; then
-	check "qemu: explicit depth 2 refused" 2 "--depth 2 needs a back end that reads NMI blocking" 1 -- \
-		"$bin" sweep --backend qemu --depth 2
+	check "qemu: nested schedules" 0 "depth 2: [1-9][0-9]* schedules: [1-9][0-9]* passed, 0 failed" 0 -- \
+		"$bin" sweep --backend qemu --stub linux --depth 2 --events nmi:nmi --at entry_SYSCALL_64+0x0 --exec 1
 	check "qemu: explicit #DB refused" 2 "#DB \\(--events db\\) needs a back end" 1 -- \
 		"$bin" sweep --backend qemu --events nmi,db
-	check "qemu: defaults fitted" 0 "depth: 1   events: nmi,mc" 0 -- \
-		"$bin" sweep --backend qemu --stub linux --at entry_SYSCALL_64
+	check "qemu: default events fitted" 0 "depth: 1   events: nmi,mc   first" 0 -- \
+		"$bin" sweep --backend qemu --stub linux --depth 1 --at entry_SYSCALL_64
 	check "qemu: cs-swapgs fails in the SYSCALL gap" 0 "FAIL  nmi@entry_SYSCALL_64\\+0x0: invariant" 0 -- \
 		"$bin" sweep --backend qemu --stub cs-swapgs --at entry_SYSCALL_64
 

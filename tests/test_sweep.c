@@ -261,6 +261,69 @@ static void test_wrong_declaration_is_reported(struct vm *vm)
 	stub_sweep_free(&s);
 }
 
+/* naive-ist, #MC inside its own #MC handler (depth 2, one first #MC at
+ * entry_SYSCALL_64_after_hwframe+0x0): before the body clears MCIP the
+ * second #MC is an architectural shutdown (24 boundaries: the gate to the
+ * CALL of the body); after it, up to and including the IRETQ, it rewinds
+ * IST 4 over the outer frame and the outer #MC never returns (19
+ * boundaries, asserted by name); once the handler returned it passes. */
+static void test_naive_ist_mc_reentry(struct vm *vm)
+{
+	static const char *const clobbered[] = {
+		"+0x37", "+0x39", "+0x3e", "+0x40", "+0x42", "+0x44", "+0x46",
+		"+0x47", "+0x48", "+0x4a", "+0x4c", "+0x4e", "+0x50", "+0x51",
+		"+0x52", "+0x53", "+0x54", "+0x55", "+0x59",
+	};
+	struct sweep_options saved = options;
+	struct stub_sweep s;
+	size_t n = sizeof(clobbered) / sizeof(clobbered[0]);
+	int seen[sizeof(clobbered) / sizeof(clobbered[0])] = {0};
+
+	options.depth = 2;
+	options.events[0] = options.events[1] = 1u << EVENT_MC;
+	options.at = "entry_SYSCALL_64_after_hwframe+0x0";
+	options.exec = 1;
+	if (sweep(vm, IST_GUEST_DIR, "naive-ist", &s)) {
+		options = saved;
+		CHECK(!"naive-ist sweeps");
+		return;
+	}
+	options = saved;
+	CHECK_EQ_U64(s.counts[0].schedules, 1);
+	CHECK_EQ_U64(s.counts[0].passed, 1);
+	CHECK_EQ_U64(s.counts[1].arch_shutdown, 24);
+	CHECK_EQ_U64(s.counts[1].failed, n);
+	CHECK_EQ_U64(s.counts[1].passed, 1);
+	CHECK_EQ_U64(s.counts[1].harness_errors, 0);
+	CHECK_EQ_U64(s.not_as_declared, 0);
+	CHECK_EQ_U64(s.nrecords, n);
+	for (size_t i = 0; i < s.nrecords; i++) {
+		const struct sweep_record *r = &s.records[i];
+		char name[200], want[64];
+		int found = 0;
+
+		CHECK_EQ_U64(r->sched.depth, 2);
+		CHECK(r->reentry);
+		CHECK(r->verdict.kind != VERDICT_PASS);
+		image_format_addr(&s.img, r->sched.step[1].addr, name,
+				  sizeof(name));
+		for (size_t k = 0; k < n; k++) {
+			snprintf(want, sizeof(want), "asm_exc_machine_check%s",
+				 clobbered[k]);
+			if (!strcmp(name, want)) {
+				found = 1;
+				seen[k]++;
+			}
+		}
+		if (!found)
+			fprintf(stderr, "  unexpected failure at %s\n", name);
+		CHECK(found);
+	}
+	for (size_t k = 0; k < n; k++)
+		CHECK_EQ_U64(seen[k], 1);
+	stub_sweep_free(&s);
+}
+
 static void test_golden_run_is_deterministic(struct vm *vm)
 {
 	struct stub_sweep a, b;
@@ -300,6 +363,7 @@ int main(int argc, char **argv)
 	test_hang_is_a_verdict(vm);
 	test_wrong_declaration_is_reported(vm);
 	test_golden_run_is_deterministic(vm);
+	test_naive_ist_mc_reentry(vm);
 	vm_close(vm);
 	return check_summary("test_sweep");
 }

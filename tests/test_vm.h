@@ -20,8 +20,8 @@ static inline struct vm *test_vm_open(int argc, char **argv)
 		if (vm_open_qemu(IST_GUEST_MEM_SIZE, &vm, err, sizeof(err)) !=
 		    VM_OK)
 			CHECK_SKIP("no usable QEMU: %s", err);
-	} else if (vm_open(dev ? dev : "/dev/kvm", IST_GUEST_MEM_SIZE, &vm,
-			   err, sizeof(err)) != VM_OK) {
+	} else if (vm_open(dev ? dev : "/dev/kvm", IST_GUEST_MEM_SIZE, &vm, err,
+			   sizeof(err)) != VM_OK) {
 		CHECK_SKIP("no usable KVM: %s", err);
 	}
 	printf("back end: %s\n", vm_backend(vm));
