@@ -25,7 +25,9 @@ void report_header(FILE *f, const char *backend,
 			}
 	}
 	if (opt->at)
-		fprintf(f, "   first injection at: %s", opt->at);
+		fprintf(f, "   %s at: %s",
+			strchr(opt->at, '>') ? "injections" : "first injection",
+			opt->at);
 	if (opt->exec)
 		fprintf(f, " (execution %u)", opt->exec);
 	fprintf(f, "\n\n");

@@ -62,20 +62,39 @@ struct sweeper {
 	int harness_error;
 };
 
-static int at_matches(const struct sweeper *w, const struct boundary *b)
+/* Does the narrowing of level `level` (the level-th ">"-separated part of
+ * opt->at, spaces around it ignored; none or empty: every boundary) admit
+ * b? --exec applies to the first level only. */
+static int at_matches(const struct sweeper *w, const struct boundary *b,
+		      int level)
 {
 	const struct guest_symbol *sym;
+	const char *part = w->opt->at;
+	char want[160];
+	size_t len;
 	uint64_t addr;
 
-	if (w->opt->exec && b->exec != w->opt->exec)
+	if (level == 0 && w->opt->exec && b->exec != w->opt->exec)
 		return 0;
-	if (!w->opt->at)
+	for (int l = 0; part && l < level; l++) {
+		part = strchr(part, '>');
+		part = part ? part + 1 : NULL;
+	}
+	if (!part)
 		return 1;
-	if (strchr(w->opt->at, '+'))
-		return image_parse_addr(&w->s->img, w->opt->at, &addr) == 0 &&
+	part += strspn(part, " ");
+	len = strcspn(part, ">");
+	while (len && part[len - 1] == ' ')
+		len--;
+	if (len == 0 || len >= sizeof(want))
+		return len == 0;
+	memcpy(want, part, len);
+	want[len] = 0;
+	if (strchr(want, '+'))
+		return image_parse_addr(&w->s->img, want, &addr) == 0 &&
 		       addr == b->addr;
 	sym = image_symbol_at(&w->s->img, b->addr);
-	return sym && strcmp(sym->name, w->opt->at) == 0;
+	return sym && strcmp(sym->name, want) == 0;
 }
 
 /* Where a held event lands: the first later boundary of the same trace
@@ -309,7 +328,7 @@ static void sweep_trace(struct sweeper *w, const struct trace *t, int level,
 	unsigned events = w->opt->events[level] & (unsigned)w->s->lay.handles;
 
 	for (size_t i = 0; i < t->n; i++) {
-		if (level == 0 && !at_matches(w, &t->b[i]))
+		if (!at_matches(w, &t->b[i], level))
 			continue;
 		for (int k = 0; k < EVENT_KIND_COUNT; k++)
 			if (events & (1u << k))

@@ -19,8 +19,9 @@ struct sweep_options {
 	int depth; /* 1 .. SCHEDULE_MAX_DEPTH */
 	/* Event kinds tried at each level (bit 1 << enum event_kind). */
 	unsigned events[SCHEDULE_MAX_DEPTH];
-	/* Narrowing of the first injection: boundaries named after this
-	 * symbol ("sym"), or exactly this one ("sym+0x12"); NULL for all. */
+	/* Narrowing of the injections, level by level, separated by '>':
+	 * boundaries named after a symbol ("sym"), or exactly one
+	 * ("sym+0x12"); a missing or empty level, or NULL, admits all. */
 	const char *at;
 	unsigned exec; /* only this execution of it; 0 for all */
 	enum db_method db_method;

@@ -324,6 +324,87 @@ static void test_naive_ist_mc_reentry(struct vm *vm)
 	stub_sweep_free(&s);
 }
 
+/* A depth-3 sweep of NMI > #MC > NMI, the first NMI at
+ * entry_SYSCALL_64_after_hwframe+0x0 #1 and the #MC at mc_at inside the NMI
+ * handler; the third NMI is tried at every boundary of the #MC handler. */
+static int sweep_nmi_mc_nmi(struct vm *vm, const char *stub, const char *mc_at,
+			    struct stub_sweep *s)
+{
+	struct sweep_options saved = options;
+	char at[160];
+	int rc;
+
+	snprintf(at, sizeof(at), "entry_SYSCALL_64_after_hwframe+0x0 > %s",
+		 mc_at);
+	options.depth = 3;
+	options.events[0] = options.events[2] = 1u << EVENT_NMI;
+	options.events[1] = 1u << EVENT_MC;
+	options.at = at;
+	options.exec = 1;
+	rc = sweep(vm, IST_GUEST_DIR, stub, s);
+	options = saved;
+	return rc;
+}
+
+/* naive-ist: the #MC's IRETQ unblocks NMIs inside the NMI handler, so the
+ * third NMI, held while the #MC handler runs, lands where the #MC returned
+ * and rewinds the NMI stack over the outer NMI's frame: every one fails. */
+static void test_naive_ist_nmi_mc_nmi(struct vm *vm)
+{
+	struct stub_sweep s;
+	uint64_t landed;
+
+	if (sweep_nmi_mc_nmi(vm, "naive-ist", "asm_exc_nmi+0x1", &s)) {
+		CHECK(!"naive-ist sweeps at depth 3");
+		return;
+	}
+	CHECK(image_parse_addr(&s.img, "asm_exc_nmi+0x1", &landed) == 0);
+	CHECK_EQ_U64(s.counts[0].passed, 1);
+	CHECK_EQ_U64(s.counts[1].passed, 1);
+	CHECK(s.counts[2].schedules > 30);
+	CHECK_EQ_U64(s.counts[2].failed, s.counts[2].schedules);
+	CHECK_EQ_U64(s.counts[2].harness_errors, 0);
+	CHECK_EQ_U64(s.not_as_declared, 0);
+	for (size_t i = 0; i < s.nrecords; i++) {
+		const struct sweep_record *r = &s.records[i];
+		CHECK_EQ_U64(r->sched.depth, 3);
+		CHECK(r->reentry);
+		CHECK_EQ_U64(r->sched.step[2].delivered_addr, landed);
+		CHECK_EQ_U64(r->verdict.kind, VERDICT_DOUBLE_HANDLED);
+	}
+	stub_sweep_free(&s);
+}
+
+/* linux (ist-designs.md A.3): past first_nmi's copy, a nested NMI makes
+ * the outer one repeat its body with its own context, and every schedule
+ * passes under the NMI_REPEAT frame rule; inside the prologue the third NMI
+ * runs as a first NMI over the outer's frames: the known hole, which the
+ * stub reproduces faithfully. */
+static void test_linux_nmi_mc_nmi(struct vm *vm)
+{
+	static const char *const repeated[] = {"end_repeat_nmi+0x0",
+					       "nmi_restore+0x0"};
+	struct stub_sweep s;
+
+	for (size_t k = 0; k < 2; k++) {
+		if (sweep_nmi_mc_nmi(vm, "linux", repeated[k], &s)) {
+			CHECK(!"linux sweeps at depth 3");
+			return;
+		}
+		CHECK(s.counts[2].schedules > 30);
+		CHECK_EQ_U64(s.counts[2].passed, s.counts[2].schedules);
+		stub_sweep_free(&s);
+	}
+	if (sweep_nmi_mc_nmi(vm, "linux", "asm_exc_nmi+0x1", &s)) {
+		CHECK(!"linux sweeps at depth 3");
+		return;
+	}
+	CHECK(s.counts[2].schedules > 30);
+	CHECK_EQ_U64(s.counts[2].failed, s.counts[2].schedules);
+	CHECK_EQ_U64(s.counts[2].harness_errors, 0);
+	stub_sweep_free(&s);
+}
+
 static void test_golden_run_is_deterministic(struct vm *vm)
 {
 	struct stub_sweep a, b;
@@ -364,6 +445,8 @@ int main(int argc, char **argv)
 	test_wrong_declaration_is_reported(vm);
 	test_golden_run_is_deterministic(vm);
 	test_naive_ist_mc_reentry(vm);
+	test_naive_ist_nmi_mc_nmi(vm);
+	test_linux_nmi_mc_nmi(vm);
 	vm_close(vm);
 	return check_summary("test_sweep");
 }
