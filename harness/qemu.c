@@ -136,15 +136,13 @@ static struct qemu_vm *to_qemu(struct vm *base)
 	return (struct qemu_vm *)base;
 }
 
+/* The stub's replies are lower-case hex. */
 static int hex_nibble(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	static const char digits[] = "0123456789abcdef";
+	const char *d = c ? strchr(digits, c) : NULL;
+
+	return d ? (int)(d - digits) : 0;
 }
 
 /* Little-endian value of `bytes` bytes at byte offset off of a hex blob. */
