@@ -84,23 +84,29 @@ if ! grep -q "not found: install QEMU" "$err"; then
 
 	# Nothing of QEMU outlives the harness: not on SIGINT, and not when
 	# it is killed outright (then the next run removes what was left).
+	# The sweeps are long (depth 2) so that the signal meets them running;
+	# env resets SIGINT, which a script's background jobs inherit ignored.
 	tmp=$(mktemp -d)
 	no_qemu_left() { ! pgrep -f "qemu-system.*$tmp" >/dev/null; }
-	TMPDIR=$tmp "$bin" sweep --backend qemu --stub linux >/dev/null 2>&1 &
+	long_sweep() { TMPDIR=$tmp exec env --default-signal=INT "$bin" sweep --backend qemu --stub linux --depth 2 >/dev/null 2>&1; }
+	# gone PID: 0 once PID has exited (within 10 s), else 1
+	gone() { for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
+	long_sweep &
 	pid=$!
 	sleep 3
-	kill -INT $pid; wait $pid; sleep 0.5
-	if [ -z "$(ls "$tmp")" ] && no_qemu_left; then
+	if kill -0 $pid 2>/dev/null && [ -n "$(ls "$tmp")" ] && kill -INT $pid && gone $pid &&
+		sleep 0.5 && [ -z "$(ls "$tmp")" ] && no_qemu_left; then
 		echo "ok   qemu: SIGINT leaves no QEMU and no files"; passed=$((passed + 1))
 	else
-		echo "FAIL qemu: SIGINT left $(ls "$tmp") $(pgrep -fa "qemu-system.*$tmp")"; failed=$((failed + 1))
+		echo "FAIL qemu: SIGINT left '$(ls "$tmp")' $(pgrep -fa "qemu-system.*$tmp")"; failed=$((failed + 1))
+		kill -KILL $pid 2>/dev/null
 	fi
-	TMPDIR=$tmp "$bin" sweep --backend qemu --stub linux >/dev/null 2>&1 &
+	long_sweep &
 	pid=$!
 	sleep 3
 	kill -KILL $pid; wait $pid 2>/dev/null; sleep 0.5
 	left=$(ls "$tmp")
-	TMPDIR=$tmp "$bin" sweep --backend qemu --stub linux --at entry_SYSCALL_64 >/dev/null 2>&1
+	TMPDIR=$tmp "$bin" sweep --backend qemu --stub linux --depth 1 --at entry_SYSCALL_64 >/dev/null 2>&1
 	if [ -n "$left" ] && [ -z "$(ls "$tmp")" ] && no_qemu_left; then
 		echo "ok   qemu: killed outright, QEMU dies and the next run cleans up"; passed=$((passed + 1))
 	else

@@ -794,7 +794,9 @@ static void test_against_kvm(struct vm *vm)
 	probe_close(&p);
 }
 
-int main(void)
+/* "test_model unit" runs the unit checks alone: they need no KVM, so they
+ * pass or fail on every machine instead of riding on a skipped test. */
+int main(int argc, char **argv)
 {
 	const char *dev = getenv("IST_KVM_DEVICE");
 	char err[400];
@@ -802,6 +804,8 @@ int main(void)
 
 	test_model_rules();
 	test_model_names();
+	if (argc > 1 && !strcmp(argv[1], "unit"))
+		return check_summary("test_model (unit)");
 
 	if (vm_open(dev ? dev : "/dev/kvm", IST_GUEST_MEM_SIZE, &vm, err,
 		    sizeof(err)) != VM_OK) {
