@@ -25,6 +25,8 @@
 #include "trial.h"
 
 #define LOOP_GPA 0x1000
+#define NARROW_2 "entry_SYSCALL_64_after_hwframe+0x0"
+#define NARROW_3 NARROW_2 " > asm_exc_nmi+0x1"
 #define EXITS	 20000
 
 static double now_us(void)
@@ -86,9 +88,10 @@ static double sweep_rate(struct vm *vm, const char *path, const char *stub,
 			opt.events[d] &= ~(1u << EVENT_DB);
 	}
 	/* Depth 3 over every boundary is millions of schedules: narrow the
-	 * first injection to one execution of one symbol's boundaries. */
+	 * first injection to one boundary, and at depth 3 the second to the
+	 * NMI handler's second instruction. */
 	if (depth > 1) {
-		opt.at = "entry_SYSCALL_64_after_hwframe";
+		opt.at = depth == 2 ? NARROW_2 : NARROW_3;
 		opt.exec = 1;
 	}
 	t0 = now_us();
@@ -184,9 +187,9 @@ int main(int argc, char **argv)
 		       "schedules, nmi,%smc%s; = %.1f round trips each)\n",
 		       d, rate, count,
 		       (vm_features(vm) & VM_CAN_DB_PAYLOAD) ? "db," : "",
-		       d > 1 ? ", first injection in "
-			       "entry_SYSCALL_64_after_hwframe #1"
-			     : "",
+		       d == 2	? ", at " NARROW_2 " #1"
+		       : d == 3 ? ", at " NARROW_3 " #1"
+				: "",
 		       1e6 / rate / rt);
 	}
 	observation_free(&obs);
