@@ -150,18 +150,34 @@ static const struct ist_log_entry *first_of(const struct ist_log *log,
 	return NULL;
 }
 
-/* Body count for one vector: every delivery ran its body exactly once. */
+/* Body count for one vector: every delivery ran its body exactly once; a
+ * coalescing one (Linux's nested NMI) may have had its body run by another
+ * delivery, but some body started after it. */
 static void judge_count(const struct oracle_case *c, uint64_t vector,
-			const char *event, unsigned delivered,
-			struct verdict *v)
+			const char *event, const struct expected_delivery **ds,
+			unsigned delivered, struct verdict *v)
 {
-	unsigned expected = count_vector(&c->golden->log, vector) + delivered;
+	unsigned golden = count_vector(&c->golden->log, vector);
 	unsigned seen = count_vector(&c->trial->log, vector);
+	unsigned expected = golden + delivered, at_least = expected;
 
+	for (unsigned d = 0; d < delivered; d++) {
+		if (!ds[d]->coalesces)
+			continue;
+		at_least--;
+		if (seen < ds[d]->bodies_before + 1 &&
+		    c->trial->log.count <= IST_LOG_MAX) {
+			diff(v, VERDICT_LOST_EVENT, ds[d]->bodies_before + 1,
+			     seen, "%s#%u.bodies_after", event, d + 1);
+			fail_layer(v, VERDICT_LOST_EVENT,
+				   "no %s body started after a nested %s",
+				   event, event);
+		}
+	}
 	/* Only IST_LOG_MAX entries were kept: a body missing from them may
 	 * have run later, so "lost" cannot be told (judge_overflow says it). */
-	if (seen < expected && c->trial->log.count <= IST_LOG_MAX) {
-		diff(v, VERDICT_LOST_EVENT, expected, seen, "%s.bodies_run",
+	if (seen < at_least && c->trial->log.count <= IST_LOG_MAX) {
+		diff(v, VERDICT_LOST_EVENT, at_least, seen, "%s.bodies_run",
 		     event);
 		fail_layer(v, VERDICT_LOST_EVENT,
 			   "the %s was delivered but its body never ran",
@@ -269,7 +285,7 @@ static void judge_vector(const struct oracle_context *ctx,
 			ds[nd++] = &c->deliveries[i];
 	if (nd == 0)
 		return;
-	judge_count(c, vector, ds[0]->event, (unsigned)nd, v);
+	judge_count(c, vector, ds[0]->event, ds, (unsigned)nd, v);
 	while (nb < ORACLE_MAX_DELIVERIES &&
 	       (bodies[nb] = first_of(&c->trial->log, vector, skip + nb)))
 		nb++;
@@ -288,7 +304,7 @@ static void judge_vector(const struct oracle_context *ctx,
 				used[b] = matched[d] = 1;
 	}
 	for (int d = 0; d < nd; d++) {
-		if (matched[d])
+		if (matched[d] || ds[d]->coalesces)
 			continue;
 		for (int b = 0; b < nb; b++) {
 			if (used[b])

@@ -75,6 +75,12 @@ struct expected_delivery {
 	/* The vCPU at the boundary where the CPU delivered the event: the
 	 * interrupted context its body must be given. */
 	const struct vcpu_state *frame;
+	/* Linux's nested NMI (RULES IST_RULE_NMI_REPEAT): no body of its
+	 * own, but at least one body of the vector must start after it
+	 * (ist-designs.md A.5: coalescing is allowed). bodies_before: the
+	 * vector's bodies in the log where it was delivered. */
+	int coalesces;
+	unsigned bodies_before;
 };
 
 #define ORACLE_MAX_DELIVERIES 8

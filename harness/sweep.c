@@ -229,10 +229,12 @@ static void sweep_trace(struct sweeper *w, const struct trace *t, int level,
  * its body again, with the outer's context. */
 static void deliver(const struct sweeper *w, const struct path *p,
 		    struct path *child, const struct injector *injector,
-		    const struct vcpu_state *frame, unsigned inflight)
+		    const struct snapshot *at, unsigned inflight)
 {
-	const struct vcpu_state *expected = frame;
-	int i = child->nd;
+	const struct vcpu_state *expected = &at->state;
+	const struct guest_layout *lay = &w->s->lay;
+	int i = child->nd, coalesces = 0;
+	unsigned before = 0;
 
 	for (int d = 0; d < p->nd; d++) {
 		if (!(inflight & (1u << d)) ||
@@ -240,15 +242,31 @@ static void deliver(const struct sweeper *w, const struct path *p,
 			continue;
 		child->reentry = 1;
 		if (injector->vector == IST_VEC_NMI &&
-		    (w->s->lay.rules & IST_RULE_NMI_REPEAT) &&
-		    expected == frame)
+		    (lay->rules & IST_RULE_NMI_REPEAT) && !coalesces) {
 			expected = p->deliveries[d].frame;
+			coalesces = 1;
+		}
+	}
+	/* The vector's bodies already in the log where it was delivered: the
+	 * log lies in the kernel's writable range, first in a snapshot. */
+	if (coalesces && lay->log_gpa >= lay->kernel_rw_gpa &&
+	    lay->log_gpa - lay->kernel_rw_gpa + sizeof(struct ist_log) <=
+		    lay->kernel_rw_len) {
+		const struct ist_log *log =
+			(const void *)(at->mem +
+				       (lay->log_gpa - lay->kernel_rw_gpa));
+		uint64_t n =
+			log->count < IST_LOG_MAX ? log->count : IST_LOG_MAX;
+		for (uint64_t k = 0; k < n; k++)
+			before += log->entries[k].vector == injector->vector;
 	}
 	child->deliveries[i] = (struct expected_delivery){
 		.vector = injector->vector,
 		.event = injector->name,
 		.ist_index = injector->ist_index,
 		.frame = expected,
+		.coalesces = coalesces,
+		.bodies_before = before,
 	};
 	child->nd = i + 1;
 	child->inflight_outer = inflight;
@@ -290,7 +308,7 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 
 	child = *p;
 	if (outcome == MODEL_DELIVER)
-		deliver(w, p, &child, injector, &at->snap.state,
+		deliver(w, p, &child, injector, &at->snap,
 			(size_t)j < t->resumed ? p->inflight_inner
 					       : p->inflight_outer);
 	c.golden = &s->golden.final;

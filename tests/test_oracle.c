@@ -547,6 +547,56 @@ static void test_frame(void)
 	expect_pass("frame orig_ax differs");
 }
 
+/* Linux's nested NMI (NMI_REPEAT) coalesces: a second delivery with the
+ * outer's frame needs no body of its own, only some NMI body starting after
+ * it. fx's NMI body is the outer's; bodies_before says how many NMI bodies
+ * the log held where the nested one was delivered. */
+static void test_coalescing(void)
+{
+	struct expected_delivery two[2];
+
+	fixture_reset();
+	two[0] = two[1] = fx.nmi_delivery;
+	two[1].coalesces = 1;
+	two[1].bodies_before = 0;
+	fx.cse.deliveries = two;
+	fx.cse.ndeliveries = 2;
+	expect_pass("nested NMI before the outer's body: one body serves both");
+
+	two[1].bodies_before = 1;
+	expect_single("nested NMI after the outer's body, no repeat",
+		      VERDICT_LOST_EVENT, "nmi#2.bodies_after", 2, 1);
+
+	{
+		struct ist_log_entry again = *trial_nmi();
+
+		log_append(&fx.trial.log, &again);
+	}
+	expect_pass("nested NMI after the outer's body, repeated");
+
+	log_append(&fx.trial.log, trial_nmi());
+	expect_single("three bodies for two NMIs", VERDICT_DOUBLE_HANDLED,
+		      "nmi.bodies_run", 2, 3);
+
+	fixture_reset();
+	two[0] = two[1] = fx.nmi_delivery;
+	two[1].coalesces = 1;
+	fx.cse.deliveries = two;
+	fx.cse.ndeliveries = 2;
+	log_remove(&fx.trial.log, NMI_SLOT);
+	{
+		const struct verdict *v = judge();
+
+		case_begin();
+		CHECK_EQ_STR(verdict_name(v->kind),
+			     verdict_name(VERDICT_LOST_EVENT));
+		check_has_diff(v, VERDICT_LOST_EVENT, "nmi.bodies_run", 1, 0);
+		check_has_diff(v, VERDICT_LOST_EVENT, "nmi#2.bodies_after", 1,
+			       0);
+		case_end("no NMI body at all for an NMI and its nested one", v);
+	}
+}
+
 static void test_events(void)
 {
 	const struct verdict *v;
@@ -1039,6 +1089,7 @@ int main(void)
 	test_invariants();
 	test_frame();
 	test_events();
+	test_coalescing();
 	test_machine();
 	test_state();
 	test_precedence();
