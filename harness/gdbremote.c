@@ -5,31 +5,19 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "gdbremote.h"
+#include "unix_socket.h"
 
 #define REPLY_TIMEOUT_MS 10000
 
 int gdb_connect(struct gdb_remote *g, const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-
 	memset(g, 0, sizeof(*g));
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -1;
-	strcpy(sa.sun_path, path);
-	g->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (g->fd < 0)
-		return -1;
-	if (connect(g->fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(g->fd);
-		g->fd = -1;
-		return -1;
-	}
-	return 0;
+	g->fd = unix_socket_connect(path);
+	return g->fd < 0 ? -1 : 0;
 }
 
 void gdb_disconnect(struct gdb_remote *g)

@@ -312,13 +312,12 @@ static int make_dir(struct qemu_vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-static int run_quietly(char *const argv[], const char *log)
+/* Starts argv with its output appended to log and no input. The child
+ * dies with the harness, however the harness ends. Returns its pid, or -1. */
+static pid_t spawn(char *const argv[], const char *log)
 {
 	pid_t pid = fork();
-	int status;
 
-	if (pid < 0)
-		return -1;
 	if (pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		int null = open("/dev/null", O_RDONLY);
@@ -332,7 +331,16 @@ static int run_quietly(char *const argv[], const char *log)
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	return waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+	return pid;
+}
+
+/* spawn, then its exit status (127: not found), or -1. */
+static int run_quietly(char *const argv[], const char *log)
+{
+	pid_t pid = spawn(argv, log);
+	int status;
+
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
 		       ? WEXITSTATUS(status)
 		       : -1;
 }
@@ -431,16 +439,9 @@ static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
 	snprintf(gdbarg, sizeof(gdbarg), "unix:%s,server=on,wait=off", gdbsock);
 	snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off", qmpsock);
 
-	vm->pid = fork();
-	if (vm->pid < 0) {
-		snprintf(err, errlen, "cannot fork: %s", strerror(errno));
-		return -1;
-	}
-	if (vm->pid == 0) {
-		/* No legacy devices: nothing may interrupt the guest. No local
-		 * APIC: inject-nmi then reaches the CPU directly. */
-		char *argv[] = {
-			(char *)qemu_binary(),
+	/* No legacy devices: nothing may interrupt the guest. No local
+	 * APIC: inject-nmi then reaches the CPU directly. */
+	char *argv[] = {(char *)qemu_binary(),
 			"-nodefaults",
 			"-nographic",
 			"-S",
@@ -464,18 +465,11 @@ static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
 			"-monitor",
 			"none",
 			NULL};
-		int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		int null = open("/dev/null", O_RDONLY);
-		if (out >= 0) {
-			dup2(out, 1);
-			dup2(out, 2);
-		}
-		if (null >= 0)
-			dup2(null, 0);
-		/* QEMU never outlives the harness, however it ends. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execvp(argv[0], argv);
-		_exit(127);
+
+	vm->pid = spawn(argv, log);
+	if (vm->pid < 0) {
+		snprintf(err, errlen, "cannot fork: %s", strerror(errno));
+		return -1;
 	}
 
 	for (int waited = 0; waited < START_TIMEOUT_MS; waited += 10) {

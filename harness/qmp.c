@@ -5,29 +5,19 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "qmp.h"
+#include "unix_socket.h"
 
 #define QMP_TIMEOUT_MS 30000
 
 int qmp_connect(struct qmp *q, const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-
 	memset(q, 0, sizeof(*q));
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -1;
-	strcpy(sa.sun_path, path);
-	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	q->fd = unix_socket_connect(path);
 	if (q->fd < 0)
 		return -1;
-	if (connect(q->fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(q->fd);
-		q->fd = -1;
-		return -1;
-	}
 	/* The greeting is a line like an event; then negotiate. */
 	return qmp_execute(q, "{\"execute\":\"qmp_capabilities\"}", NULL, 0);
 }
