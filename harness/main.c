@@ -6,9 +6,10 @@
  *      swept because it fails without any injection
  *   2  bad usage or environment: unknown command, option or stub; no usable
  *      back end (no /dev/kvm and no QEMU, or the one asked for is missing);
- *      no stub directory; a stub file that is not a stub; a depth or event
+ *      no stub directory; a stub file that is not a stub; an event kind
  *      the back end cannot sweep
- *   3  harness error: KVM failed under the harness (never the stub's fault)
+ *   3  harness error: the back end (KVM or QEMU) failed under the harness
+ *      (never the stub's fault)
  */
 
 #include <errno.h>

@@ -213,7 +213,9 @@ static enum trace_end record(struct recorder *r, unsigned timeout_ms)
 
 		if (vm_set_breakpoints(r->vm, bps, nbps) ||
 		    vm_run(r->vm, timeout_ms, &ex))
-			return error(r, last, "KVM failed while stepping");
+			return error(r, last,
+				     "the back end (KVM or QEMU) failed while "
+				     "stepping");
 		vm_get_state(r->vm, &st);
 		if (ex.kind != VM_EXIT_BREAKPOINT) {
 			describe_stop(r->vm, r->img, lay, &ex, st.regs.rip,
@@ -361,7 +363,7 @@ int trace_after(struct vm *vm, const struct guest_image *img,
 	    snapshot_restore(vm, lay, &at->snap) ||
 	    injector->inject(vm, inj, &at->snap.state)) {
 		snprintf(err, errlen,
-			 "KVM refused to restore a snapshot or "
+			 "the back end refused to restore a snapshot or "
 			 "to inject");
 		free(r.execs);
 		return -1;

@@ -66,7 +66,7 @@ struct stub_sweep {
 
 /* Returns 0 when the sweep ran (whatever the verdicts), -1 when the stub
  * could not be swept: its image is bad or its golden run fails (error says
- * which), or KVM failed under the harness (harness_error set). */
+ * which), or the back end failed under the harness (harness_error set). */
 int sweep_stub(struct vm *vm, const char *name, const char *path,
 	       const struct sweep_options *opt, struct stub_sweep *out,
 	       int *harness_error);

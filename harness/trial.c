@@ -38,7 +38,8 @@ int trial_run(struct vm *vm, const struct guest_image *img,
 	    snapshot_restore(vm, lay, &at->snap) ||
 	    injector->inject(vm, inj, &at->snap.state)) {
 		snprintf(why, whylen,
-			 "KVM refused to restore the snapshot or to inject");
+			 "the back end refused to restore the snapshot or to "
+			 "inject");
 		return -1;
 	}
 	/* A guest breakpoint would exit to the host while host debugging is
@@ -49,7 +50,8 @@ int trial_run(struct vm *vm, const struct guest_image *img,
 
 	hit = run_to_gate(vm, lay, gate, timeout_ms, obs);
 	if (hit < 0) {
-		snprintf(why, whylen, "KVM failed running to the %s gate",
+		snprintf(why, whylen,
+			 "the back end failed running to the %s gate",
 			 injector->name);
 		return -1;
 	}

@@ -13,9 +13,9 @@
 #define TRIAL_TIMEOUT_MS 500
 
 /* Returns 0 when the guest ran (whatever it did: that is in obs), or -1 on
- * a harness error, with why: KVM refused a restore or a run, or the event
- * landed somewhere other than `at` (checked at its gate, from the frame the
- * CPU pushed). */
+ * a harness error, with why: the back end refused a restore or a run, or the
+ * event landed somewhere other than `at` (checked at its gate, from the frame
+ * the CPU pushed). */
 int trial_run(struct vm *vm, const struct guest_image *img,
 	      const struct guest_layout *lay, const struct boundary *at,
 	      const struct injection *inj, unsigned timeout_ms,
