@@ -173,7 +173,11 @@ static void keep_record(struct stub_sweep *s, const struct path *p,
 	r->reentry = p->reentry;
 }
 
-static void classify(struct sweeper *w, const struct path *p, struct verdict *v)
+/* Counts and records a judged schedule. `tried` is 0 for a harness error
+ * about a schedule already counted (its deeper trace could not be
+ * recorded): reported, not counted twice. */
+static void classify(struct sweeper *w, const struct path *p, struct verdict *v,
+		     int tried)
 {
 	struct stub_sweep *s = w->s;
 	struct depth_counts *c = &s->counts[p->sched.depth - 1];
@@ -181,7 +185,7 @@ static void classify(struct sweeper *w, const struct path *p, struct verdict *v)
 	uint64_t declared = declared_for(s, p);
 	int as_declared = verdict_as_declared(v->kind, declared);
 
-	c->schedules++;
+	c->schedules += tried;
 	switch (v->kind) {
 	case VERDICT_PASS:
 		c->passed++;
@@ -322,7 +326,7 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 		harness_failure(&v, why);
 	else
 		oracle_judge(&w->ctx, &c, &v);
-	classify(w, &child, &v);
+	classify(w, &child, &v, 1);
 
 	if (level + 1 < w->opt->depth && outcome == MODEL_DELIVER &&
 	    v.kind != VERDICT_HARNESS_ERROR) {
@@ -332,7 +336,7 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 				why, sizeof(why))) {
 			child.sched.depth = level + 1;
 			harness_failure(&v, why);
-			classify(w, &child, &v);
+			classify(w, &child, &v, 0);
 			return;
 		}
 		sweep_trace(w, &sub, level + 1, &child);
