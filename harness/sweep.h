@@ -39,8 +39,8 @@ struct depth_counts {
 /* Every schedule that did not plainly pass as declared. */
 struct sweep_record {
 	struct schedule sched;
-	struct verdict verdict; /* VERDICT_OUTSIDE_ASSUMPTIONS keeps the
-				   underlying failure in its summary */
+	struct verdict verdict; /* the failure itself; a broken assumption
+				   is `assumption`, not a verdict kind */
 	uint64_t declared;	/* 0 (must pass) or IST_EXPECT_* */
 	int as_declared;
 	const struct ist_assume *assumption; /* the one broken, or NULL */
