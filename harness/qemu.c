@@ -738,10 +738,10 @@ static int write_state(struct qemu_vm *vm, const struct vcpu_state *st,
 
 #undef PUT
 
-/* A state with no checkpoint starts from a reset CPU, so that nothing a
- * trial left behind where the stub cannot reach (NMI blocking, a pending
- * NMI, MCIP) carries over into it. QEMU resets from its main loop after
- * answering: wait until the CPU stands on the reset vector. */
+/* A boot (a state with no checkpoint) starts from a reset CPU, so that
+ * nothing a trial left where the stub cannot reach (NMI blocking, a
+ * pending NMI, MCIP) carries over into it. QEMU resets from its main loop
+ * after answering: wait until the CPU stands on the reset vector. */
 static int reset_cpu(struct qemu_vm *vm)
 {
 	char hex[2048];

@@ -127,9 +127,12 @@ int vm_translate(struct vm *vm, uint64_t cr3, uint64_t va, uint64_t *gpa);
 
 void vm_get_state(struct vm *vm, struct vcpu_state *st);
 int vm_set_state(struct vm *vm, const struct vcpu_state *st);
-/* Lets vm_set_state(st) later put back what st's fields cannot hold: QEMU
- * saves a snapshot of its own and names it in st->checkpoint; KVM needs
- * none. Call it where st was just read by vm_get_state. */
+/* Lets vm_set_state(st) later put back what vm_get_state could not read
+ * cheaply or at all: QEMU keeps its register image and hidden state (NMI
+ * blocking, MCG_STATUS, the interrupt shadow, also written into st) under
+ * st->checkpoint; KVM needs none. Call it where st was just read by
+ * vm_get_state, with no event pending. Guest memory is the caller's: put it
+ * back after vm_set_state, which may run the guest to set hidden state. */
 int vm_checkpoint(struct vm *vm, struct vcpu_state *st);
 /* Tells the back end where the guest's port I/O, HLT, RDMSR, WRMSR and
  * IRETQ instructions are (guest_boot does, from the image). */
