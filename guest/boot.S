@@ -11,6 +11,18 @@
 	.globl _start
 _start:
 	lgdt gdt_descriptor(%rip)
+	/* No breakpoint of an earlier boot fires in this one. These are also
+	 * how the QEMU back end writes the debug registers, which its gdb stub
+	 * cannot: it runs one of them with its value in %rax. */
+	xor %eax, %eax
+	mov %rax, %dr0
+	mov %rax, %dr1
+	mov %rax, %dr2
+	mov %rax, %dr3
+	mov $IST_DR6_RESERVED, %eax
+	mov %rax, %dr6
+	mov $0x400, %eax		/* DR7: no breakpoint enabled */
+	mov %rax, %dr7
 	call kernel_main
 1:	hlt
 	jmp 1b

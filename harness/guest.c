@@ -229,6 +229,24 @@ int guest_code_sites(const struct guest_image *img, struct vm_code_site *sites,
 					.opcode = insn.bytes[p + 1],
 				};
 			}
+			/* MOV to DRn: ModRM's reg is n, rm (and REX.B) the
+			 * source. */
+			if (insn.bytes[p] == 0x0f && p + 2 < insn.len &&
+			    insn.bytes[p + 1] == 0x23) {
+				uint8_t modrm = insn.bytes[p + 2];
+				int rex_b =
+					p > 0 &&
+					(insn.bytes[p - 1] & 0xf0) == 0x40 &&
+					(insn.bytes[p - 1] & 1);
+				sites[n++] = (struct vm_code_site){
+					.rip = insn.addr,
+					.len = insn.len,
+					.opcode = VM_SITE_MOV_DR,
+					.dr = (modrm >> 3) & 7,
+					.gpr = (uint8_t)((modrm & 7) |
+							 (rex_b << 3)),
+				};
+			}
 			/* One IRETQ (REX.W CF) is enough. */
 			if (insn.bytes[p] == 0xcf && p > 0 &&
 			    (insn.bytes[p - 1] & 0xf8) == 0x48 && !have_iretq) {
@@ -281,8 +299,9 @@ int guest_boot(struct vm *vm, const struct guest_image *img,
 			return -1;
 	}
 	{
-		struct vm_code_site sites[64];
-		vm_note_code_sites(vm, sites, guest_code_sites(img, sites, 64));
+		struct vm_code_site sites[128];
+		vm_note_code_sites(vm, sites,
+				   guest_code_sites(img, sites, 128));
 	}
 
 	vm_get_state(vm, &st);

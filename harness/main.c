@@ -44,6 +44,7 @@ struct cli {
 	const char *kvm_device;
 	enum backend_choice backend;
 	int events_given;
+	int db_method_given;
 	struct sweep_options opt;
 };
 
@@ -75,10 +76,12 @@ static void usage(FILE *f)
 		"                     two injections)\n"
 		"  --exec K           first injection only at the K-th "
 		"execution\n"
-		"  --db-method M      payload: inject #DB with its DR6 bits "
-		"(default);\n"
+		"  --db-method M      payload: inject #DB with its DR6 bits;\n"
 		"                     dr: arm the guest's own DR0 at the "
 		"boundary\n"
+		"                     (default: payload where the back end "
+		"can,\n"
+		"                     else dr)\n"
 		"  --seed N           workload seed (default: 1)\n"
 		"  --timeout-ms N     wall-clock limit of one run before it is "
 		"a\n"
@@ -87,7 +90,7 @@ static void usage(FILE *f)
 		"                     or $IST_GUEST_DIR)\n"
 		"  --backend B        kvm, qemu, or auto (default): KVM\n"
 		"                     when its device opens, else QEMU\n"
-		"                     (TCG: slower, no #DB)\n"
+		"                     (TCG: slower; #DB by dr only)\n"
 		"  --kvm PATH         KVM device (default: /dev/kvm, or\n"
 		"                     $IST_KVM_DEVICE)\n"
 		"  -h, --help         this text\n"
@@ -261,6 +264,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			cli->opt.exec = (unsigned)n;
 			break;
 		case 'm':
+			cli->db_method_given = 1;
 			if (!strcmp(optarg, "payload")) {
 				cli->opt.db_method = DB_BY_PAYLOAD;
 			} else if (!strcmp(optarg, "dr")) {
@@ -447,19 +451,29 @@ static int fit_to_backend(struct vm *vm, const struct cli *cli,
 {
 	unsigned can = vm_features(vm);
 	unsigned db = 1u << EVENT_DB;
-	int db_ok = cli->opt.db_method == DB_BY_PAYLOAD
-			    ? !!(can & VM_CAN_DB_PAYLOAD)
-			    : !!(can & VM_CAN_GUEST_DR);
+	int db_ok;
 
 	*opt = cli->opt;
+	if (!cli->db_method_given && !(can & VM_CAN_DB_PAYLOAD) &&
+	    (can & VM_CAN_GUEST_DR))
+		opt->db_method = DB_BY_GUEST_DR;
+	db_ok = opt->db_method == DB_BY_PAYLOAD ? !!(can & VM_CAN_DB_PAYLOAD)
+						: !!(can & VM_CAN_GUEST_DR);
 	for (int d = 0; d < opt->depth && !db_ok; d++) {
 		if (!(opt->events[d] & db))
 			continue;
-		if (cli->events_given) {
+		if (cli->events_given || cli->db_method_given) {
 			fprintf(stderr,
-				"ist-torture: #DB (--events db) needs a back "
-				"end that can inject it (KVM); %s cannot\n",
-				vm_backend(vm));
+				"ist-torture: #DB by %s needs a back end "
+				"that can %s; %s cannot (use --db-method %s)\n",
+				opt->db_method == DB_BY_PAYLOAD ? "payload"
+								: "dr",
+				opt->db_method == DB_BY_PAYLOAD
+					? "inject it (KVM)"
+					: "set the guest's debug registers",
+				vm_backend(vm),
+				opt->db_method == DB_BY_PAYLOAD ? "dr"
+								: "payload");
 			return -1;
 		}
 		opt->events[d] &= ~db;

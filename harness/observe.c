@@ -45,6 +45,10 @@ void observe(struct vm *vm, const struct guest_layout *lay, enum run_end end,
 	for (int i = 0; i < IST_STACK_COUNT; i++) {
 		obs->guard_lo_broken[i] = first_broken(stacks[i].guard_lo);
 		obs->guard_hi_broken[i] = first_broken(stacks[i].guard_hi);
+		memcpy(obs->ist_top_frame[i],
+		       stacks[i].stack + IST_STACK_SIZE -
+			       sizeof(obs->ist_top_frame[i]),
+		       sizeof(obs->ist_top_frame[i]));
 	}
 	user = vm_mem(vm, lay->user_rw_gpa, lay->user_rw_len);
 	memcpy(obs->user_data, user, lay->user_rw_len);

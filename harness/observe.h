@@ -25,6 +25,10 @@ struct observation {
 	/* Per IST stack, the index of the first clobbered guard word, or -1. */
 	int guard_lo_broken[IST_STACK_COUNT];
 	int guard_hi_broken[IST_STACK_COUNT];
+	/* Per IST stack, the five quads at its top where the CPU pushes an
+	 * event's frame (RIP, CS, RFLAGS, RSP, SS): after a hang, they show
+	 * whose frame an IRET there would return to. */
+	uint64_t ist_top_frame[IST_STACK_COUNT][5];
 	uint8_t *user_data; /* user rw range at the end */
 	size_t user_len;
 };

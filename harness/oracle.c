@@ -321,6 +321,50 @@ static void judge_vector(const struct oracle_context *ctx,
 	}
 }
 
+static int judged_before(const struct oracle_case *c, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (c->deliveries[j].vector == c->deliveries[i].vector)
+			return 1;
+	return 0;
+}
+
+/* After a hang, the frame at the top of an IST stack whose vector was
+ * delivered again while its first delivery was being handled: where the
+ * CPU pushed the first event's frame, and what an IRET there returns to
+ * now. A rewound stack shows the inner event's frame in its place, which
+ * is usually why the guest loops. */
+static void judge_rewound_frames(const struct oracle_case *c, struct verdict *v)
+{
+	const char *what = "the guest hung";
+	enum verdict_kind L = VERDICT_FRAME_MISMATCH;
+
+	for (int i = 0; i < c->ndeliveries; i++) {
+		const struct expected_delivery *d = &c->deliveries[i];
+		const struct vcpu_state *f = d->frame;
+		const uint64_t *top;
+		int again = 0;
+		char p[40];
+
+		if (judged_before(c, i) || d->ist_index < 1 ||
+		    d->ist_index > IST_STACK_COUNT)
+			continue;
+		for (int j = i + 1; j < c->ndeliveries; j++)
+			again |= c->deliveries[j].vector == d->vector;
+		if (!again)
+			continue;
+		top = c->trial->ist_top_frame[d->ist_index - 1];
+		snprintf(p, sizeof(p), "%s.frame_at_ist_top.", d->event);
+		expect_eq(v, L, f->regs.rip, top[0], what, p, "rip");
+		expect_eq(v, L, f->sregs.cs.selector, top[1] & 0xffff, what, p,
+			  "cs");
+		expect_eq(v, L, f->regs.rflags, top[2], what, p, "rflags");
+		expect_eq(v, L, f->regs.rsp, top[3], what, p, "rsp");
+		expect_eq(v, L, f->sregs.ss.selector, top[4] & 0xffff, what, p,
+			  "ss");
+	}
+}
+
 static void judge_guards(const struct observation *t, struct verdict *v)
 {
 	static const char *const stack_names[IST_STACK_COUNT + 1] = {
@@ -418,14 +462,6 @@ static void judge_syscalls(const struct oracle_case *c, struct verdict *v)
 	}
 }
 
-static int judged_before(const struct oracle_case *c, int i)
-{
-	for (int j = 0; j < i; j++)
-		if (c->deliveries[j].vector == c->deliveries[i].vector)
-			return 1;
-	return 0;
-}
-
 void oracle_judge(const struct oracle_context *ctx, const struct oracle_case *c,
 		  struct verdict *v)
 {
@@ -447,6 +483,8 @@ void oracle_judge(const struct oracle_context *ctx, const struct oracle_case *c,
 		return;
 	}
 	judge_machine(c, v);
+	if (c->trial->end == RUN_HANG)
+		judge_rewound_frames(c, v);
 	judge_overflow(c, v);
 	for (int i = 0; i < c->ndeliveries; i++)
 		if (!judged_before(c, i))

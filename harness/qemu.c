@@ -11,15 +11,17 @@
  *  - what the stub does not show is kept another way. NMI blocking is
  *    followed from what changes it (nmi_before_run) and set by running an
  *    IRETQ or taking an NMI; MCG_STATUS is read and written by running the
- *    guest's own RDMSR/WRMSR; the interrupt shadow is the monitor's II
- *    flag. These "gadgets" run at a snapshot's own registers, and the
+ *    guest's own RDMSR/WRMSR; the debug registers are read from the
+ *    monitor and written by running the guest's own MOV to DRn; the
+ *    interrupt shadow is the monitor's II flag. These "gadgets" run at a
+ *    snapshot's own registers, and the
  *    snapshot's memory is put back after them (snapshot_restore). What
  *    never changes after boot (GDTR, IDTR, TR, the SYSCALL MSRs) is in one
  *    QEMU snapshot per boot, loaded again only after a triple fault;
  *  - NMI: QMP inject-nmi, on a CPU without a local APIC so that it reaches
  *    the CPU directly, as KVM's nmi.pending does; #MC: the monitor's mce;
- *    #DB: not available (no payload injection, and the stub cannot write
- *    the guest's debug registers);
+ *    #DB: raised by the CPU itself from the guest's debug registers
+ *    (VM_CAN_GUEST_DR); QEMU cannot inject one with a DR6 payload;
  *  - exits: QEMU does not stop on port I/O, so the back end breaks on the
  *    guest's OUT and HLT instructions (vm_note_code_sites) and reports them
  *    as KVM would. A triple fault resets the machine, and a breakpoint on
@@ -119,6 +121,11 @@ struct qemu_vm {
 	struct vm_code_site io[MAX_IO_SITES];
 	int nio;
 	struct vm_code_site rdmsr, wrmsr, iretq; /* rip 0: none known */
+	struct vm_code_site mov_dr[8];		 /* MOV to DRn, by n */
+	/* The guest's DR0-3 (0-3), DR6 and DR7 as last read or written;
+	 * dr_known has bit n for each that still holds (see qemu_run). */
+	uint64_t dr[8];
+	unsigned dr_known;
 	/* What the stub cannot show, followed here (see nmi_before_run). */
 	int nmi_blocked, nmi_pending, mce_pending;
 	int mcg_known;
@@ -581,6 +588,7 @@ enum vm_open_error vm_open_qemu(size_t mem_size, struct vm **out, char *err,
 	vm->base.ops = &qemu_ops;
 	vm->base.mem_size = mem_size;
 	vm->base.software = 1;
+	vm->base.features = VM_CAN_GUEST_DR;
 	vm->gdb.fd = vm->qmp.fd = -1;
 	vm->next_checkpoint = 1;
 	snprintf(vm->base.backend, sizeof(vm->base.backend),
@@ -638,6 +646,10 @@ static void qemu_get_state(struct vm *base, struct vcpu_state *st)
 	st->sregs.efer = hex_le(hex, G_CTL + 40, 8);
 	st->events.nmi.masked = (uint8_t)vm->nmi_blocked;
 	st->events.nmi.pending = (uint8_t)vm->nmi_pending;
+	/* As last known; a checkpoint reads them from the monitor. */
+	memcpy(st->debugregs.db, vm->dr, sizeof(st->debugregs.db));
+	st->debugregs.dr6 = vm->dr[6];
+	st->debugregs.dr7 = vm->dr[7];
 }
 
 /* From QEMU's reset state (real mode) straight into 64-bit mode, as a boot
@@ -807,6 +819,62 @@ static int wrmsr_gadget(struct qemu_vm *vm, uint32_t msr, uint64_t value)
 		       : 0;
 }
 
+/* The stub numbers the GPRs rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp; the
+ * instruction encoding rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi. */
+static int gdb_gpr(uint8_t encoded)
+{
+	static const uint8_t to_gdb[8] = {0, 2, 3, 1, 7, 6, 4, 5};
+	return encoded < 8 ? to_gdb[encoded] : encoded;
+}
+
+/* MOV to DRn needs CPL0: a gadget run from a user-mode state first loads
+ * the kernel's selectors (the caller's register image puts them back). */
+static int mov_dr_gadget(struct qemu_vm *vm, int n, uint64_t value)
+{
+	const struct vm_code_site *g = &vm->mov_dr[n];
+	char hex[2048];
+
+	if (!g->rip || read_all_regs(vm, hex, sizeof(hex)))
+		return -1;
+	if ((hex_le(hex, G_SEGS, 4) & 3) &&
+	    (write_reg(vm, GDB_CS, IST_SEL_KERNEL_CS, 4) ||
+	     write_reg(vm, GDB_CS + 1, IST_SEL_KERNEL_SS, 4)))
+		return -1;
+	if (write_reg(vm, gdb_gpr(g->gpr), value, 8) ||
+	    write_reg(vm, GDB_RIP, g->rip, 8) ||
+	    run_gadget(vm, g->rip + g->len))
+		return -1;
+	vm->dr[n] = value;
+	vm->dr_known |= 1u << n;
+	return 0;
+}
+
+/* Makes DR0-3, DR6 and DR7 what dr says, writing only those that differ
+ * from what is known. An address register that dr's DR7 leaves disabled
+ * cannot act, and is left as it is. The caller puts the registers back. */
+static int write_debugregs(struct qemu_vm *vm, const struct kvm_debugregs *dr)
+{
+	const uint64_t want[8] = {dr->db[0], dr->db[1], dr->db[2], dr->db[3],
+				  0,	     0,		dr->dr6,   dr->dr7};
+
+	/* Disarm first, so that no breakpoint fires half set up; the new
+	 * DR7 goes in last. */
+	if (((vm->dr_known >> 7 & 1) == 0 || (vm->dr[7] & 0xff)) &&
+	    mov_dr_gadget(vm, 7, want[7] & ~0xffULL))
+		return -1;
+	for (int n = 0; n <= 6; n++) {
+		int used = n == 6 || (n < 4 && (dr->dr7 >> (2 * n) & 3));
+
+		if (!used || ((vm->dr_known >> n & 1) && vm->dr[n] == want[n]))
+			continue;
+		if (mov_dr_gadget(vm, n, want[n]))
+			return -1;
+	}
+	if (!(vm->dr_known >> 7 & 1) || vm->dr[7] != want[7])
+		return mov_dr_gadget(vm, 7, want[7]);
+	return 0;
+}
+
 /* An IRETQ to the current CS:RSP unblocks NMIs: its frame goes below the
  * current RSP (memory the caller puts back), and it returns onto a
  * breakpoint. */
@@ -916,6 +984,27 @@ static int load_base(struct qemu_vm *vm)
 	vm->nmi_blocked = vm->nmi_pending = vm->mce_pending = 0;
 	vm->mcg_known = 1;
 	vm->mcg_status = 0;
+	vm->dr_known = 0;
+	return 0;
+}
+
+/* "DR0=... DR1=... DR2=... DR3=...\nDR6=... DR7=..." in info registers. */
+static int parse_debugregs(const char *regs, struct kvm_debugregs *dr)
+{
+	static const char *const names[6] = {
+		"DR0=", "DR1=", "DR2=", "DR3=", "DR6=", "DR7="};
+	unsigned long long v[6];
+
+	for (int i = 0; i < 6; i++) {
+		const char *p = strstr(regs, names[i]);
+		if (!p || sscanf(p + 4, "%llx", &v[i]) != 1)
+			return -1;
+	}
+	memset(dr, 0, sizeof(*dr));
+	for (int i = 0; i < 4; i++)
+		dr->db[i] = v[i];
+	dr->dr6 = v[4];
+	dr->dr7 = v[5];
 	return 0;
 }
 
@@ -943,6 +1032,12 @@ static int qemu_checkpoint(struct vm *base, struct vcpu_state *st)
 	ii = strstr(regs, "II=");
 	st->events.interrupt.shadow =
 		ii && ii[3] == '1' ? KVM_X86_SHADOW_INT_MOV_SS : 0;
+	if (parse_debugregs(regs, &st->debugregs))
+		return -1;
+	memcpy(vm->dr, st->debugregs.db, sizeof(st->debugregs.db));
+	vm->dr[6] = st->debugregs.dr6;
+	vm->dr[7] = st->debugregs.dr7;
+	vm->dr_known = 0xcf;
 	st->mcg_status = 0;
 	if (!(st->sregs.cs.selector & 3)) {
 		/* RDMSR needs CPL0; at CPL3 no #MC handler is running. */
@@ -957,6 +1052,15 @@ static int qemu_checkpoint(struct vm *base, struct vcpu_state *st)
 	cp->st = *st;
 	vm->next_checkpoint++;
 	return 0;
+}
+
+/* What a reset leaves in the debug registers. */
+static void set_reset_debugregs(struct qemu_vm *vm)
+{
+	memset(vm->dr, 0, sizeof(vm->dr));
+	vm->dr[6] = IST_DR6_RESERVED;
+	vm->dr[7] = 0x400;
+	vm->dr_known = 0xcf;
 }
 
 static int qemu_set_state(struct vm *base, const struct vcpu_state *st)
@@ -976,6 +1080,7 @@ static int qemu_set_state(struct vm *base, const struct vcpu_state *st)
 		vm->nmi_blocked = vm->nmi_pending = vm->mce_pending = 0;
 		vm->mcg_known = 1;
 		vm->mcg_status = 0;
+		set_reset_debugregs(vm);
 		return reset_cpu(vm) || write_state(vm, st, NULL) ? -1 : 0;
 	}
 	if (cp->boot != vm->boot || cp->st.events.nmi.pending)
@@ -1001,6 +1106,8 @@ static int qemu_set_state(struct vm *base, const struct vcpu_state *st)
 			return -1;
 		vm->nmi_blocked = cp->st.events.nmi.masked;
 	}
+	if (write_debugregs(vm, &st->debugregs) || put_regs(vm, cp->regs))
+		return -1;
 	/* Then whatever the caller changed in its copy of the state. Guest
 	 * memory is the caller's to put back (snapshot_restore does, after
 	 * this). */
@@ -1016,6 +1123,7 @@ static void qemu_note_code_sites(struct vm *base,
 	memset(&vm->rdmsr, 0, sizeof(vm->rdmsr));
 	memset(&vm->wrmsr, 0, sizeof(vm->wrmsr));
 	memset(&vm->iretq, 0, sizeof(vm->iretq));
+	memset(vm->mov_dr, 0, sizeof(vm->mov_dr));
 	/* The first of each gadget instruction: the runtime's, found before
 	 * the stub's entry text, where the harness's own breakpoints are. */
 	for (int i = 0; i < n; i++) {
@@ -1024,8 +1132,12 @@ static void qemu_note_code_sites(struct vm *base,
 			: sites[i].opcode == VM_SITE_WRMSR ? &vm->wrmsr
 			: sites[i].opcode == VM_SITE_IRETQ ? &vm->iretq
 							   : NULL;
+		if (sites[i].opcode == VM_SITE_MOV_DR)
+			g = &vm->mov_dr[sites[i].dr & 7];
 		if (g && !g->rip)
 			*g = sites[i];
+		else if (g)
+			continue;
 		else if (!g && vm->nio < MAX_IO_SITES)
 			vm->io[vm->nio++] = sites[i];
 	}
@@ -1118,6 +1230,18 @@ static int sync_breakpoints(struct qemu_vm *vm)
 }
 
 /* ----------------------------------------------------------------- events */
+
+static int qemu_set_guest_debugregs(struct vm *base,
+				    const struct kvm_debugregs *dr)
+{
+	struct qemu_vm *vm = to_qemu(base);
+	char image[2 * G_MAX_BYTES + 1];
+
+	if (read_all_regs(vm, image, sizeof(image)) ||
+	    write_debugregs(vm, dr) || put_regs(vm, image))
+		return -1;
+	return 0;
+}
 
 static int qemu_pend_nmi(struct vm *base)
 {
@@ -1249,6 +1373,10 @@ static int qemu_run(struct vm *base, unsigned timeout_ms, struct vm_exit *exit)
 	 * run that starts inside its handler. */
 	if (vm->mcg_status)
 		vm->mcg_known = 0;
+	/* Only a #DB makes the guest's runtime write its debug registers
+	 * (exc_debug), and here only an armed breakpoint raises one. */
+	if (!(vm->dr_known >> 7 & 1) || (vm->dr[7] & 0xff))
+		vm->dr_known = 0;
 	rc = gdb_recv(&vm->gdb, reply, sizeof(reply), (int)timeout_ms);
 	if (rc == -2) {
 		if (gdb_interrupt(&vm->gdb) ||
@@ -1305,5 +1433,6 @@ static const struct vm_ops qemu_ops = {
 	.set_breakpoints = qemu_set_breakpoints,
 	.pend_nmi = qemu_pend_nmi,
 	.signal_mce = qemu_signal_mce,
+	.set_guest_debugregs = qemu_set_guest_debugregs,
 	.run = qemu_run,
 };

@@ -24,6 +24,13 @@ void report_header(FILE *f, const char *backend,
 				first = 0;
 			}
 	}
+	for (int d = 0; d < opt->depth; d++)
+		if (opt->events[d] & (1u << EVENT_DB)) {
+			fprintf(f, "   #DB by: %s",
+				opt->db_method == DB_BY_PAYLOAD ? "payload"
+								: "guest DR0");
+			break;
+		}
 	if (opt->at)
 		fprintf(f, "   %s at: %s",
 			strchr(opt->at, '>') ? "injections" : "first injection",

@@ -40,19 +40,24 @@ enum vm_feature {
 
 /* A guest instruction a back end may need to know of: port I/O and HLT,
  * where a back end that cannot trap those by itself (QEMU) stops instead;
- * RDMSR, WRMSR and IRETQ, which such a back end runs to read and set what
- * its debugger interface does not show (MCG_STATUS, NMI blocking). */
+ * RDMSR, WRMSR, IRETQ and MOV to DRn, which such a back end runs to read
+ * and set what its debugger interface does not show (MCG_STATUS, NMI
+ * blocking, the debug registers). */
 struct vm_code_site {
 	uint64_t rip;
 	uint8_t len;
 	uint8_t opcode; /* 0xe6, 0xe7, 0xee, 0xef (OUT), 0xf4 (HLT), or
-			   VM_SITE_{RDMSR,WRMSR,IRETQ} */
+			   VM_SITE_{RDMSR,WRMSR,IRETQ,MOV_DR} */
 	uint8_t port;	/* for OUT imm8 */
 	uint8_t opsize; /* 1, 2 or 4 bytes */
+	uint8_t dr;	/* for MOV to DRn: n */
+	uint8_t gpr;	/* for MOV to DRn: the source, as encoded (0 = RAX,
+			   1 = RCX, ... 15 = R15) */
 };
-#define VM_SITE_RDMSR 0x32 /* 0f 32 */
-#define VM_SITE_WRMSR 0x30 /* 0f 30 */
-#define VM_SITE_IRETQ 0xcf /* 48 cf */
+#define VM_SITE_RDMSR  0x32 /* 0f 32 */
+#define VM_SITE_WRMSR  0x30 /* 0f 30 */
+#define VM_SITE_IRETQ  0xcf /* 48 cf */
+#define VM_SITE_MOV_DR 0x23 /* 0f 23 /r */
 
 /* One machine-check event for bank 0, as KVM_X86_SET_MCE takes it. */
 struct vm_mce {

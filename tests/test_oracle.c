@@ -597,6 +597,58 @@ static void test_coalescing(void)
 	}
 }
 
+/* A hang after an NMI nested in an NMI: the frame at the top of the NMI
+ * stack is compared with the first NMI's delivery state. Intact, nothing
+ * more than the hang is said; rewound by the second NMI, every field that
+ * differs is listed. One NMI alone: the top is not looked at. */
+static void test_hang_shows_rewound_frame(void)
+{
+	struct expected_delivery two[2];
+	struct vcpu_state inner;
+	uint64_t *top;
+	const struct verdict *v;
+
+	fixture_reset();
+	fx.trial.end = RUN_HANG;
+	top = fx.trial.ist_top_frame[IST_INDEX_NMI - 1];
+	top[0] = fx.delivered.regs.rip;
+	top[1] = fx.delivered.sregs.cs.selector;
+	top[2] = fx.delivered.regs.rflags;
+	top[3] = fx.delivered.regs.rsp;
+	top[4] = fx.delivered.sregs.ss.selector;
+	inner = fx.delivered;
+	inner.regs.rip = ENTRY_RIP + 0x40;
+	two[0] = two[1] = fx.nmi_delivery;
+	two[1].frame = &inner;
+	fx.cse.deliveries = two;
+	fx.cse.ndeliveries = 2;
+	v = judge();
+	case_begin();
+	CHECK_EQ_STR(verdict_name(v->kind), verdict_name(VERDICT_HANG));
+	CHECK_EQ_U64(count_diffs_prefixed(v, "nmi.frame_at_ist_top."), 0);
+	case_end("hang, the first NMI's frame intact at the top", v);
+
+	top[0] = inner.regs.rip;
+	top[3] = fx.ctx.ist_hi[IST_INDEX_NMI] - 40;
+	v = judge();
+	case_begin();
+	CHECK_EQ_STR(verdict_name(v->kind), verdict_name(VERDICT_HANG));
+	check_has_diff(v, VERDICT_FRAME_MISMATCH, "nmi.frame_at_ist_top.rip",
+		       ENTRY_RIP, ENTRY_RIP + 0x40);
+	check_has_diff(v, VERDICT_FRAME_MISMATCH, "nmi.frame_at_ist_top.rsp",
+		       fx.delivered.regs.rsp,
+		       fx.ctx.ist_hi[IST_INDEX_NMI] - 40);
+	CHECK_EQ_U64(count_diffs_prefixed(v, "nmi.frame_at_ist_top."), 2);
+	case_end("hang, the NMI stack rewound by the second NMI", v);
+
+	fx.cse.ndeliveries = 1;
+	v = judge();
+	case_begin();
+	CHECK_EQ_STR(verdict_name(v->kind), verdict_name(VERDICT_HANG));
+	CHECK_EQ_U64(count_diffs_prefixed(v, "nmi.frame_at_ist_top."), 0);
+	case_end("hang after one NMI: the top is not judged", v);
+}
+
 static void test_events(void)
 {
 	const struct verdict *v;
@@ -1090,6 +1142,7 @@ int main(void)
 	test_frame();
 	test_events();
 	test_coalescing();
+	test_hang_shows_rewound_frame();
 	test_machine();
 	test_state();
 	test_precedence();

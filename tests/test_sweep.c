@@ -324,6 +324,80 @@ static void test_naive_ist_mc_reentry(struct vm *vm)
 	stub_sweep_free(&s);
 }
 
+/* The #DB method the back end has: by payload where it can (KVM), else by
+ * the guest's own DR0 (QEMU). */
+static enum db_method db_method_for(struct vm *vm)
+{
+	return vm_features(vm) & VM_CAN_DB_PAYLOAD ? DB_BY_PAYLOAD
+						   : DB_BY_GUEST_DR;
+}
+
+/* The field of a verdict, or NULL. */
+static const struct field_diff *find_diff(const struct verdict *v,
+					  const char *field)
+{
+	for (int i = 0; i < v->ndiffs; i++)
+		if (!strcmp(v->diffs[i].field, field))
+			return &v->diffs[i];
+	return NULL;
+}
+
+/* naive-ist, #DB inside its own #DB handler (depth 2, the first #DB at
+ * entry_SYSCALL_64_after_hwframe+0x0): at every boundary of asm_exc_debug
+ * up to and including its IRETQ (43) the second #DB rewinds IST 3 over the
+ * outer frame, and the outer #DB never returns where it struck; once the
+ * handler returned (1) it passes. A hang shows the rewound frame: the CPU's
+ * frame at the top of the stack names the second boundary, not the
+ * first. (By the guest's DR0, a breakpoint before the body clears DR7
+ * fires again at once on each delivery: the same rewind, forever.) */
+static void test_naive_ist_db_reentry(struct vm *vm)
+{
+	struct sweep_options saved = options;
+	struct stub_sweep s;
+	uint64_t lo, hi;
+
+	options.depth = 2;
+	options.events[0] = options.events[1] = 1u << EVENT_DB;
+	options.db_method = db_method_for(vm);
+	options.at = "entry_SYSCALL_64_after_hwframe+0x0";
+	options.exec = 1;
+	/* Every failure is a loop that never ends: keep the waits short. */
+	options.timeout_ms = 200;
+	if (sweep(vm, IST_GUEST_DIR, "naive-ist", &s)) {
+		options = saved;
+		CHECK(!"naive-ist sweeps");
+		return;
+	}
+	options = saved;
+	CHECK(image_parse_addr(&s.img, "asm_exc_debug", &lo) == 0);
+	CHECK(image_parse_addr(&s.img, "asm_exc_debug+0x59", &hi) == 0);
+	CHECK_EQ_U64(s.counts[0].schedules, 1);
+	CHECK_EQ_U64(s.counts[0].passed, 1);
+	CHECK_EQ_U64(s.counts[1].failed, 43);
+	CHECK_EQ_U64(s.counts[1].passed, 1);
+	CHECK_EQ_U64(s.counts[1].harness_errors, 0);
+	CHECK_EQ_U64(s.not_as_declared, 0);
+	CHECK_EQ_U64(s.nrecords, 43);
+	for (size_t i = 0; i < s.nrecords; i++) {
+		const struct sweep_record *r = &s.records[i];
+		const struct field_diff *d =
+			find_diff(&r->verdict, "db.frame_at_ist_top.rip");
+
+		CHECK_EQ_U64(r->sched.depth, 2);
+		CHECK(r->reentry);
+		CHECK(r->sched.step[1].addr >= lo &&
+		      r->sched.step[1].addr <= hi);
+		if (r->verdict.kind != VERDICT_HANG)
+			continue;
+		CHECK(d != NULL);
+		if (d) {
+			CHECK_EQ_U64(d->expected, r->sched.step[0].addr);
+			CHECK_EQ_U64(d->observed, r->sched.step[1].addr);
+		}
+	}
+	stub_sweep_free(&s);
+}
+
 /* A depth-3 sweep of NMI > #MC > NMI, the first NMI at
  * entry_SYSCALL_64_after_hwframe+0x0 #1 and the #MC at mc_at inside the NMI
  * handler; the third NMI is tried at every boundary of the #MC handler. */
@@ -448,6 +522,7 @@ int main(int argc, char **argv)
 	test_wrong_declaration_is_reported(vm);
 	test_golden_run_is_deterministic(vm);
 	test_naive_ist_mc_reentry(vm);
+	test_naive_ist_db_reentry(vm);
 	test_naive_ist_nmi_mc_nmi(vm);
 	test_linux_nmi_mc_nmi(vm);
 	vm_close(vm);
