@@ -1152,8 +1152,6 @@ static void qemu_note_code_sites(struct vm *base,
  * same VM must never run the first one's entry code. */
 static int qemu_code_written(struct vm *base, uint64_t gpa, size_t len)
 {
-	if (getenv("IST_QEMU_NO_CODE_FLUSH"))
-		return 0; /* EXPERIMENT */
 	struct qemu_vm *vm = to_qemu(base);
 	enum { CHUNK = 1024 };
 	char packet[64 + 2 * CHUNK];
