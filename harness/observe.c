@@ -35,6 +35,7 @@ void observe(struct vm *vm, const struct guest_layout *lay, enum run_end end,
 
 	obs->end = end;
 	obs->code = code;
+	obs->loop_rip = 0;
 	snprintf(obs->detail, sizeof(obs->detail), "%s", detail ? detail : "");
 	vm_get_state(vm, &obs->final);
 	log = vm_mem(vm, lay->log_gpa, sizeof(obs->log));
@@ -94,9 +95,109 @@ int run_classify_exit(struct vm *vm, const struct guest_layout *lay,
 	return 0;
 }
 
+/* --- loops --------------------------------------------------------------
+ *
+ * The machine state a loop repeats: the vCPU as the back end reports it and
+ * the guest's writable memory (all that a run can change). */
+struct machine_copy {
+	struct vcpu_state st;
+	uint8_t *mem; /* kernel rw, then user rw */
+};
+
+static void machine_copy_take(struct vm *vm, const struct guest_layout *lay,
+			      struct machine_copy *c)
+{
+	vm_get_state(vm, &c->st);
+	memcpy(c->mem, vm_mem(vm, lay->kernel_rw_gpa, lay->kernel_rw_len),
+	       lay->kernel_rw_len);
+	memcpy(c->mem + lay->kernel_rw_len,
+	       vm_mem(vm, lay->user_rw_gpa, lay->user_rw_len),
+	       lay->user_rw_len);
+}
+
+/* Is the machine now exactly as c? */
+static int machine_same(struct vm *vm, const struct guest_layout *lay,
+			const struct machine_copy *c)
+{
+	struct vcpu_state st;
+
+	vm_get_state(vm, &st);
+	return !memcmp(&st.regs, &c->st.regs, sizeof(st.regs)) &&
+	       !memcmp(&st.sregs, &c->st.sregs, sizeof(st.sregs)) &&
+	       st.kernel_gs_base == c->st.kernel_gs_base &&
+	       st.events.nmi.pending == c->st.events.nmi.pending &&
+	       st.events.nmi.masked == c->st.events.nmi.masked &&
+	       !memcmp(vm_mem(vm, lay->kernel_rw_gpa, lay->kernel_rw_len),
+		       c->mem, lay->kernel_rw_len) &&
+	       !memcmp(vm_mem(vm, lay->user_rw_gpa, lay->user_rw_len),
+		       c->mem + lay->kernel_rw_len, lay->user_rw_len);
+}
+
+#define LOOP_PASSES  4
+#define LOOP_STEP_MS 1
+
+/* The run stopped (timed out) while still going. Compares the machine at
+ * its RIP r with the machine the next time it reaches r. A breakpoint is
+ * never armed on the instruction the vCPU stands on (stepper.c says why):
+ * a short free run moves it off r first. Returns 1 when the run ended
+ * (obs filled: a proven loop, or whatever ended it), 0 when no loop was
+ * proven and the run should go on, -1 when the back end failed. */
+static int look_for_loop(struct vm *vm, const struct guest_layout *lay,
+			 unsigned timeout_ms, struct observation *obs)
+{
+	struct machine_copy a = {0};
+	struct vm_exit ex;
+	int ended = 0;
+
+	a.mem = malloc(lay->kernel_rw_len + lay->user_rw_len + 1);
+	if (!a.mem)
+		return 0; /* no proof, no harm: the timeout decides */
+	machine_copy_take(vm, lay, &a);
+	for (int pass = 0; pass < LOOP_PASSES && !ended; pass++) {
+		uint64_t r = a.st.regs.rip;
+
+		if (vm_run(vm, LOOP_STEP_MS, &ex))
+			goto failed;
+		if (ex.kind != VM_EXIT_TIMEOUT) {
+			ended = run_classify_exit(vm, lay, &ex, timeout_ms,
+						  obs);
+			break;
+		}
+		vm_get_state(vm, &obs->final);
+		if (obs->final.regs.rip != r) {
+			if (vm_set_breakpoints(vm, &r, 1) ||
+			    vm_run(vm, timeout_ms, &ex) ||
+			    vm_set_breakpoints(vm, NULL, 0))
+				goto failed;
+			vm_get_state(vm, &obs->final);
+			if (ex.kind != VM_EXIT_BREAKPOINT ||
+			    obs->final.regs.rip != r) {
+				ended = run_classify_exit(vm, lay, &ex,
+							  timeout_ms, obs);
+				break;
+			}
+		}
+		if (machine_same(vm, lay, &a)) {
+			observe(vm, lay, RUN_HANG, 0,
+				"it loops: its whole state comes back", obs);
+			obs->loop_rip = r;
+			ended = 1;
+			break;
+		}
+		machine_copy_take(vm, lay, &a);
+	}
+	free(a.mem);
+	return ended;
+failed:
+	vm_set_breakpoints(vm, NULL, 0);
+	free(a.mem);
+	return -1;
+}
+
 int run_to_completion(struct vm *vm, const struct guest_layout *lay,
 		      unsigned timeout_ms, struct observation *obs)
 {
+	unsigned look = timeout_ms > RUN_LOOP_LOOK_MS ? RUN_LOOP_LOOK_MS : 0;
 	char detail[128];
 
 	if (vm_set_breakpoints(vm, NULL, 0))
@@ -104,8 +205,15 @@ int run_to_completion(struct vm *vm, const struct guest_layout *lay,
 	for (int exits = 0; exits < RUN_EXIT_BUDGET; exits++) {
 		struct vm_exit ex;
 
-		if (vm_run(vm, timeout_ms, &ex))
+		if (vm_run(vm, look ? look : timeout_ms, &ex))
 			return -1;
+		if (ex.kind == VM_EXIT_TIMEOUT && look) {
+			int ended = look_for_loop(vm, lay, timeout_ms, obs);
+			if (ended)
+				return ended < 0 ? -1 : 0;
+			look = 0;
+			continue;
+		}
 		if (run_classify_exit(vm, lay, &ex, timeout_ms, obs))
 			return 0;
 	}

@@ -29,6 +29,9 @@ struct observation {
 	 * event's frame (RIP, CS, RFLAGS, RSP, SS): after a hang, they show
 	 * whose frame an IRET there would return to. */
 	uint64_t ist_top_frame[IST_STACK_COUNT][5];
+	/* RUN_HANG proven by a loop: the RIP at which the whole machine
+	 * state (registers, NMI state, writable memory) came back; else 0. */
+	uint64_t loop_rip;
 	uint8_t *user_data; /* user rw range at the end */
 	size_t user_len;
 };
@@ -41,10 +44,16 @@ void observe(struct vm *vm, const struct guest_layout *lay, enum run_end end,
 	     uint64_t code, const char *detail, struct observation *obs);
 
 /* Exits a run may make before it counts as hung. */
-#define RUN_EXIT_BUDGET 256
+#define RUN_EXIT_BUDGET	 256
+#define RUN_LOOP_LOOK_MS 10
 
 /* Runs the guest, breakpoints off, until it ends; then observe(). Returns
- * -1 only when KVM itself failed (a harness error, never the stub's). */
+ * -1 only when KVM itself failed (a harness error, never the stub's).
+ *
+ * A run still going after RUN_LOOP_LOOK_MS is looked at for a loop: the
+ * guest has no clock and no interrupt source, so if its whole state comes
+ * back exactly at the same RIP, it will repeat forever. That is a hang at
+ * once, with loop_rip set; otherwise the run goes on to timeout_ms. */
 int run_to_completion(struct vm *vm, const struct guest_layout *lay,
 		      unsigned timeout_ms, struct observation *obs);
 

@@ -122,6 +122,7 @@ static void judge_machine(const struct oracle_case *c, struct verdict *v)
 	}
 	case RUN_HANG:
 		fail_layer(v, VERDICT_HANG, "the guest hung: %s", t->detail);
+		v->fault_rip = t->loop_rip; /* the report names it */
 		break;
 	case RUN_STRAY:
 		fail_layer(v, VERDICT_STRAY_EXIT, "%s", t->detail);
