@@ -894,8 +894,10 @@ static int unblock_nmis(struct qemu_vm *vm)
 	frame[3] = rsp;			       /* RSP */
 	frame[4] = hex_le(hex, G_SEGS + 4, 4); /* SS */
 	rsp = (rsp - 256 - sizeof(frame)) & ~15ULL;
+	/* All of it in one page, so one translation finds it. */
+	if ((rsp & 0xfff) + sizeof(frame) > 4096)
+		rsp = (rsp & ~0xfffULL) + 4096 - 48;
 	if (vm_translate(&vm->base, cr3, rsp, &gpa) ||
-	    (gpa & 0xfff) + sizeof(frame) > 4096 ||
 	    !(dst = vm_mem(&vm->base, gpa, sizeof(frame))))
 		return -1;
 	memcpy(dst, frame, sizeof(frame));

@@ -14,7 +14,8 @@
  * - naive-ist's nesting bugs are found: #MC > #MC and #DB > #DB at depth 2,
  *   NMI > #MC > NMI and NMI > #DB > NMI at depth 3, each asserted by the
  *   boundaries that fail and the frame fields that show the rewind;
- * - linux passes NMI > #MC > NMI past its prologue, and its known hole
+ * - linux passes depth 2 with NMI, #DB and #MC inside its assumptions, and
+ *   NMI > #MC > NMI past its prologue, and its known hole
  *   inside the prologue is reported apart, as outside its assumptions.
  *
  * Without a usable back end it says why and exits 77 (skipped).
@@ -366,6 +367,51 @@ static const struct field_diff *find_diff(const struct verdict *v,
 	return NULL;
 }
 
+/* linux at depth 2 with NMI, #DB and #MC at both levels, the first event
+ * at entry_SYSCALL_64_after_hwframe+0x0 #1 and the second at every
+ * boundary of the handler that follows: nothing fails inside its
+ * assumptions, nothing is a harness error; a #MC inside the #MC handler
+ * before MCIP clears is an architectural shutdown, and a #DB in entry text
+ * breaks the assumption Linux declares (reported apart). */
+static void test_linux_depth2_all_events(struct vm *vm)
+{
+	struct sweep_options saved = options;
+	const unsigned all = 1u << EVENT_NMI | 1u << EVENT_DB | 1u << EVENT_MC;
+	struct stub_sweep s;
+
+	options.depth = 2;
+	options.events[0] = options.events[1] = all;
+	options.db_method = db_method_for(vm);
+	options.at = "entry_SYSCALL_64_after_hwframe+0x0";
+	options.exec = 1;
+	if (sweep(vm, IST_GUEST_DIR, "linux", &s)) {
+		options = saved;
+		CHECK(!"linux sweeps at depth 2");
+		return;
+	}
+	options = saved;
+	CHECK_EQ_U64(s.counts[0].schedules, 3);
+	CHECK_EQ_U64(s.counts[0].passed, 3);
+	CHECK(s.counts[1].schedules > 300);
+	CHECK_EQ_U64(s.counts[1].failed, 0);
+	CHECK_EQ_U64(s.counts[1].harness_errors, 0);
+	CHECK(s.counts[1].arch_shutdown > 0);
+	CHECK(s.counts[1].outside > 0);
+	CHECK(s.counts[1].passed > s.counts[1].schedules / 2);
+	CHECK_EQ_U64(s.not_as_declared, 0);
+	for (size_t i = 0; i < s.nrecords; i++) {
+		const struct sweep_record *r = &s.records[i];
+		int db = r->sched.step[0].inj.kind == EVENT_DB ||
+			 r->sched.step[1].inj.kind == EVENT_DB;
+		int mc_in_mc = r->sched.step[0].inj.kind == EVENT_MC &&
+			       r->sched.step[1].inj.kind == EVENT_MC;
+
+		CHECK(r->assumption != NULL);
+		CHECK(db || mc_in_mc);
+	}
+	stub_sweep_free(&s);
+}
+
 /* naive-ist, #DB inside its own #DB handler (depth 2, the first #DB at
  * entry_SYSCALL_64_after_hwframe+0x0): at every boundary of asm_exc_debug
  * up to and including its IRETQ (43) the second #DB rewinds IST 3 over the
@@ -563,6 +609,7 @@ int main(int argc, char **argv)
 	test_hang_is_a_verdict(vm);
 	test_wrong_declaration_is_reported(vm);
 	test_golden_run_is_deterministic(vm);
+	test_linux_depth2_all_events(vm);
 	test_naive_ist_mc_reentry(vm);
 	test_naive_ist_db_reentry(vm);
 	test_naive_ist_nmi_x_nmi(vm, EVENT_MC);
