@@ -42,10 +42,12 @@ int trial_run(struct vm *vm, const struct guest_image *img,
 			 "inject");
 		return -1;
 	}
-	/* A guest breakpoint would exit to the host while host debugging is
-	 * on; those #DBs are checked by their frame in the log instead. */
+	/* On KVM a guest breakpoint would exit to the host while host
+	 * debugging is on; there those #DBs are checked by their frame in the
+	 * log instead. */
 	if (!guest_in_entry_text(lay, gate) || at->addr == gate ||
-	    (inj->kind == EVENT_DB && inj->db_method == DB_BY_GUEST_DR))
+	    (inj->kind == EVENT_DB && inj->db_method == DB_BY_GUEST_DR &&
+	     !(vm_features(vm) & VM_GUEST_DR_BESIDE_HOST_BP)))
 		return run_to_completion(vm, lay, timeout_ms, obs);
 
 	hit = run_to_gate(vm, lay, gate, timeout_ms, obs);

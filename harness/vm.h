@@ -36,6 +36,10 @@ struct vcpu_state {
 enum vm_feature {
 	VM_CAN_DB_PAYLOAD = 1 << 0, /* inject #DB with its DR6 payload */
 	VM_CAN_GUEST_DR = 1 << 1,   /* set the guest's debug registers */
+	/* The guest's own breakpoints still fire while the host has
+	 * breakpoints armed (QEMU's gdb stub keeps them apart; KVM's guest
+	 * debugging takes the debug registers over). */
+	VM_GUEST_DR_BESIDE_HOST_BP = 1 << 2,
 };
 
 /* A guest instruction a back end may need to know of: port I/O and HLT,
