@@ -6,8 +6,9 @@
  *      swept because it fails without any injection
  *   2  bad usage or environment: unknown command, option or stub; no usable
  *      back end (no /dev/kvm and no QEMU, or the one asked for is missing);
- *      no stub directory; a stub file that is not a stub; an event kind
- *      the back end cannot sweep
+ *      no stub directory; a stub file that is not a stub, or a
+ *      --stub-file that does not build; an event kind the back end cannot
+ *      sweep
  *   3  harness error: the back end (KVM or QEMU) failed under the harness
  *      (never the stub's fault)
  */
@@ -21,6 +22,7 @@
 
 #include "catalogue.h"
 #include "report.h"
+#include "stub_build.h"
 #include "sweep.h"
 #include "trial.h"
 
@@ -40,6 +42,7 @@ enum backend_choice { BACKEND_AUTO, BACKEND_KVM, BACKEND_QEMU };
 struct cli {
 	const char *command;
 	const char *stubs;
+	const char *stub_file;
 	const char *guest_dir;
 	const char *kvm_device;
 	enum backend_choice backend;
@@ -61,6 +64,9 @@ static void usage(FILE *f)
 		"\n"
 		"options:\n"
 		"  --stub NAME[,NAME...]|all  stubs to sweep (default: all)\n"
+		"  --stub-file FILE.S your own stub: built against the guest\n"
+		"                     runtime (docs/stub-abi.md) and swept\n"
+		"                     instead of the catalogue\n"
 		"  --depth N          schedules of up to N nested injections\n"
 		"                     (default: 2, at most %d)\n"
 		"  --events LIST      event kinds, comma-separated (default: "
@@ -187,6 +193,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 {
 	static const struct option longopts[] = {
 		{"stub", required_argument, NULL, 's'},
+		{"stub-file", required_argument, NULL, 'f'},
 		{"events", required_argument, NULL, 'e'},
 		{"depth", required_argument, NULL, 'd'},
 		{"at", required_argument, NULL, 'a'},
@@ -237,6 +244,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		switch (c) {
 		case 's':
 			cli->stubs = optarg;
+			break;
+		case 'f':
+			cli->stub_file = optarg;
 			break;
 		case 'e':
 			nlevels = parse_events(optarg, cli->opt.events);
@@ -345,6 +355,11 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			"ist-torture: unexpected argument '%s' (see "
 			"ist-torture --help)\n",
 			argv[optind]);
+		return -1;
+	}
+	if (cli->stub_file && strcmp(cli->stubs, "all")) {
+		fprintf(stderr, "ist-torture: --stub-file sweeps that file "
+				"alone; leave out --stub\n");
 		return -1;
 	}
 	return 0;
@@ -541,6 +556,7 @@ static int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
 
 int main(int argc, char **argv)
 {
+	struct stub_build own = {0};
 	struct catalogue cat;
 	struct cli cli;
 	char err[600];
@@ -548,8 +564,18 @@ int main(int argc, char **argv)
 
 	if (parse_cli(argc, argv, &cli))
 		return EXIT_USAGE;
+	/* A user's stub is built into a directory of its own, which then is
+	 * the catalogue. */
+	if (cli.stub_file) {
+		if (stub_build(cli.stub_file, &own, err, sizeof(err))) {
+			fprintf(stderr, "ist-torture: %s\n", err);
+			return EXIT_USAGE;
+		}
+		cli.guest_dir = own.dir;
+	}
 	if (catalogue_read(cli.guest_dir, &cat, err, sizeof(err))) {
 		fprintf(stderr, "ist-torture: %s\n", err);
+		stub_build_remove(&own);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(cli.command, "list"))
@@ -557,5 +583,6 @@ int main(int argc, char **argv)
 	else
 		status = cmd_sweep(&cli, &cat);
 	catalogue_free(&cat);
+	stub_build_remove(&own);
 	return status;
 }

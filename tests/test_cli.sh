@@ -49,6 +49,37 @@ check "KVM asked for, missing" 2 "/nonexistent/kvm does not exist" 1 -- \
 check "no back end at all" 2 "no usable back end: .*does not exist.*; and .*not found: install QEMU" 1 -- \
 	env IST_KVM_DEVICE=/nonexistent/kvm IST_QEMU=/nonexistent/qemu "$bin" sweep
 
+# Bring your own stub: what does not build says why, in the assembler's
+# words where it has them, and leaves nothing behind.
+own=$(mktemp -d)
+cat >"$own/plain-nmi.S" <<'STUB'
+/* plain-nmi (written by test_cli.sh): Linux's SYSCALL path and an NMI entry
+ * that calls the body without SWAPGS: fails where GS is the user's. */
+#include "syscall_linux.inc"
+
+	STUB_INFO "test: plain NMI entry, no SWAPGS"
+	EXPECT .Lsyscall_gap_start, .Lsyscall_gap_end, IST_EXPECT_FAIL
+	EXPECT .Lexit_window_start, .Lexit_window_end, IST_EXPECT_FAIL
+
+	.section .entry.text, "ax"
+	.globl asm_exc_nmi
+asm_exc_nmi:
+	CALL_BODY exc_nmi
+	iretq
+STUB
+sed 's/CALL_BODY exc_nmi/movq %rax, %rbx, %rcx/' "$own/plain-nmi.S" >"$own/broken.S"
+check "stub file missing" 2 "cannot read the stub file $own/nosuch.S: No such file" 1 -- \
+	"$bin" sweep --stub-file "$own/nosuch.S"
+check "stub file with an assembler error" 2 "broken.S:12: Error: .*movq" 0 -- \
+	"$bin" sweep --stub-file "$own/broken.S"
+if ! tail -n 1 "$err" | grep -q "cannot build $own/broken.S against the guest runtime: gcc reported the errors above"; then
+	echo "FAIL stub file with an assembler error: last line"; cat "$err"; failed=$((failed + 1))
+fi
+check "stub file, no gcc" 2 "gcc not found: install it" 1 -- \
+	env PATH=/nonexistent "$bin" sweep --stub-file "$own/plain-nmi.S"
+check "stub file and --stub" 2 "--stub-file sweeps that file alone" 1 -- \
+	"$bin" sweep --stub-file "$own/plain-nmi.S" --stub linux
+
 if [ -e /dev/kvm ] && [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
 	! setpriv --reuid=65534 --regid=65534 --clear-groups test -r /dev/kvm 2>/dev/null &&
 	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$bin" 2>/dev/null; then
@@ -63,6 +94,11 @@ fi
 if ! grep -q "no usable back end" "$err"; then
 	check "default sweep, depth 1" 0 "result: every stub got the verdicts it declares" 0 -- "$bin" sweep --depth 1
 	check "report header names the back end" 0 "back end: (kvm|qemu)" 0 -- "$bin" sweep --depth 1 --stub linux
+	check "a stub file of one's own is built and swept" 0 "stub plain-nmi: test: plain NMI entry.*" 0 -- \
+		env TMPDIR="$own" "$bin" sweep --depth 1 --events nmi --stub-file "$own/plain-nmi.S"
+	if [ "$(ls "$own")" != "$(printf 'broken.S\nplain-nmi.S')" ]; then
+		echo "FAIL the stub file's build directory was left: $(ls "$own")"; failed=$((failed + 1))
+	fi
 	check "undeclared verdict exits 1" 1 "pass \\(the stub declares fail\\)" 0 -- \
 		"$bin" sweep --depth 1 --guest-dir "$test_guests" --stub misdeclared
 else
@@ -117,5 +153,6 @@ else
 	echo "skip qemu: $(head -n 1 "$err")"
 fi
 
+rm -rf "$own"
 echo "test_cli: $passed passed, $failed failed"
 [ "$failed" = 0 ]
