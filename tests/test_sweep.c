@@ -14,6 +14,7 @@
  * - naive-ist's nesting bugs are found: #MC > #MC and #DB > #DB at depth 2,
  *   NMI > #MC > NMI and NMI > #DB > NMI at depth 3, each asserted by the
  *   boundaries that fail and the frame fields that show the rewind;
+ * - nmi-unmask's IRET to self lets a second NMI rewind the NMI stack;
  * - linux passes depth 2 with NMI, #DB and #MC inside its assumptions, and
  *   NMI > #MC > NMI past its prologue, and its known hole
  *   inside the prologue is reported apart, as outside its assumptions.
@@ -468,6 +469,53 @@ static void test_naive_ist_db_reentry(struct vm *vm)
 	stub_sweep_free(&s);
 }
 
+/* nmi-unmask (depth 2, NMI > NMI, the first at
+ * entry_SYSCALL_64_after_hwframe+0x0): its IRET to self unblocks NMIs on
+ * the NMI stack, so a second NMI anywhere in the handler before its final
+ * IRETQ re-enters it and fails; before the IRET to self the second NMI is
+ * latched and lands right after it, at nmi_unmasked. Only the boundary
+ * after the final IRETQ passes. */
+static void test_nmi_unmask_reentry(struct vm *vm)
+{
+	struct sweep_options saved = options;
+	struct stub_sweep s;
+	uint64_t gate, unmasked;
+	size_t held = 0;
+
+	options.depth = 2;
+	options.at = "entry_SYSCALL_64_after_hwframe+0x0";
+	options.exec = 1;
+	if (sweep(vm, IST_GUEST_DIR, "nmi-unmask", &s)) {
+		options = saved;
+		CHECK(!"nmi-unmask sweeps");
+		return;
+	}
+	options = saved;
+	CHECK(image_parse_addr(&s.img, "asm_exc_nmi", &gate) == 0);
+	CHECK(image_parse_addr(&s.img, "nmi_unmasked", &unmasked) == 0);
+	CHECK_EQ_U64(s.counts[0].passed, 1);
+	CHECK(s.counts[1].schedules > 30);
+	CHECK_EQ_U64(s.counts[1].passed, 1);
+	CHECK_EQ_U64(s.counts[1].failed, s.counts[1].schedules - 1);
+	CHECK_EQ_U64(s.counts[1].harness_errors, 0);
+	CHECK_EQ_U64(s.not_as_declared, 0);
+	for (size_t i = 0; i < s.nrecords; i++) {
+		const struct schedule_step *second =
+			&s.records[i].sched.step[1];
+
+		CHECK(s.records[i].reentry);
+		CHECK(second->addr >= gate);
+		if (second->addr < unmasked) {
+			held++;
+			CHECK_EQ_U64(second->delivered_addr, unmasked);
+		} else {
+			CHECK_EQ_U64(second->delivered_addr, second->addr);
+		}
+	}
+	CHECK(held > 10);
+	stub_sweep_free(&s);
+}
+
 /* A depth-3 sweep of NMI > middle > NMI, the first NMI at
  * entry_SYSCALL_64_after_hwframe+0x0 #1 and the middle event (#MC or #DB)
  * at middle_at inside the NMI handler; the third NMI is tried at every
@@ -611,6 +659,7 @@ int main(int argc, char **argv)
 	test_golden_run_is_deterministic(vm);
 	test_linux_depth2_all_events(vm);
 	test_naive_ist_mc_reentry(vm);
+	test_nmi_unmask_reentry(vm);
 	test_naive_ist_db_reentry(vm);
 	test_naive_ist_nmi_x_nmi(vm, EVENT_MC);
 	test_naive_ist_nmi_x_nmi(vm, EVENT_DB);
