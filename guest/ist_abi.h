@@ -85,10 +85,19 @@
 #define PERCPU_SIZE	 64
 
 /* What a stub declares it must get, per range of its entry text. Every
- * boundary outside every declared range must pass. */
-#define IST_EXPECT_FAIL	    1 /* any failing verdict */
-#define IST_EXPECT_SHUTDOWN 2 /* a shutdown verdict exactly */
-#define IST_EXPECT_HANG	    3 /* a hang verdict exactly */
+ * boundary outside every declared range must pass. FAIL takes any failing
+ * verdict; each of the others takes that verdict exactly. */
+#define IST_EXPECT_FAIL			1
+#define IST_EXPECT_SHUTDOWN		2
+#define IST_EXPECT_HANG			3
+#define IST_EXPECT_INVARIANT		4
+#define IST_EXPECT_FRAME_MISMATCH	5
+#define IST_EXPECT_STATE_MISMATCH	6
+#define IST_EXPECT_LOST_EVENT		7
+#define IST_EXPECT_DOUBLE_HANDLED	8
+#define IST_EXPECT_DOUBLE_FAULT		9
+#define IST_EXPECT_UNEXPECTED_EXCEPTION 10
+#define IST_EXPECT_MAX			10
 
 /* Event kinds in HANDLES and ASSUME declarations (bit = 1 << kind). */
 #define IST_EVENT_NMI 0x1

@@ -177,9 +177,27 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 		return -1;
 	for (int i = 0; i < lay->nassumes; i++)
 		lay->assumes[i].text[IST_ASSUME_TEXT - 1] = 0;
+	for (int i = 0; i < lay->nexpects; i++) {
+		if (lay->expects[i].what < 1 ||
+		    lay->expects[i].what > IST_EXPECT_MAX) {
+			snprintf(err, errlen,
+				 "%s: EXPECT #%d asks for verdict %llu, which "
+				 "is not an IST_EXPECT_* of ist_abi.h",
+				 img->path, i + 1,
+				 (unsigned long long)lay->expects[i].what);
+			return -1;
+		}
+	}
 	lay->handles = IST_EVENT_NMI;
 	read_quad(img, ".ist_handles", &lay->handles);
 	read_quad(img, ".ist_expect_reentry", &lay->expect_reentry);
+	if (lay->expect_reentry > IST_EXPECT_MAX) {
+		snprintf(err, errlen,
+			 "%s: EXPECT_REENTRY asks for verdict %llu, which is "
+			 "not an IST_EXPECT_* of ist_abi.h",
+			 img->path, (unsigned long long)lay->expect_reentry);
+		return -1;
+	}
 	read_quad(img, ".ist_rules", &lay->rules);
 	sec = image_section(img, ".ist_stub");
 	lay->info = "";

@@ -40,21 +40,6 @@ void report_header(FILE *f, const char *backend,
 	fprintf(f, "\n\n");
 }
 
-static const char *declared_name(uint64_t declared)
-{
-	switch (declared) {
-	case 0:
-		return "pass";
-	case IST_EXPECT_FAIL:
-		return "fail";
-	case IST_EXPECT_SHUTDOWN:
-		return "shutdown";
-	case IST_EXPECT_HANG:
-		return "hang";
-	}
-	return "?";
-}
-
 static const char *record_tag(const struct sweep_record *r)
 {
 	if (r->verdict.kind == VERDICT_HARNESS_ERROR)
@@ -100,7 +85,7 @@ void report_record(FILE *f, const struct stub_sweep *s,
 		fprintf(f, " (outside assumptions)");
 	else if (v->kind == VERDICT_PASS)
 		fprintf(f, " (the stub declares %s)",
-			declared_name(r->declared));
+			declaration_name(r->declared));
 	else if (!r->as_declared)
 		fprintf(f, " (NOT declared by the stub)");
 	fprintf(f, "\n");

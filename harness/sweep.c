@@ -5,6 +5,20 @@
 #include "sweep.h"
 #include "trial.h"
 
+/* The verdict each exact declaration asks for. */
+static const enum verdict_kind expected_kind[IST_EXPECT_MAX + 1] = {
+	[0] = VERDICT_PASS,
+	[IST_EXPECT_SHUTDOWN] = VERDICT_SHUTDOWN,
+	[IST_EXPECT_HANG] = VERDICT_HANG,
+	[IST_EXPECT_INVARIANT] = VERDICT_INVARIANT,
+	[IST_EXPECT_FRAME_MISMATCH] = VERDICT_FRAME_MISMATCH,
+	[IST_EXPECT_STATE_MISMATCH] = VERDICT_STATE_MISMATCH,
+	[IST_EXPECT_LOST_EVENT] = VERDICT_LOST_EVENT,
+	[IST_EXPECT_DOUBLE_HANDLED] = VERDICT_DOUBLE_HANDLED,
+	[IST_EXPECT_DOUBLE_FAULT] = VERDICT_DOUBLE_FAULT,
+	[IST_EXPECT_UNEXPECTED_EXCEPTION] = VERDICT_UNEXPECTED_EXCEPTION,
+};
+
 int verdict_as_declared(enum verdict_kind kind, uint64_t declared)
 {
 	/* The CPU had to shut down before the stub could show anything: no
@@ -12,17 +26,18 @@ int verdict_as_declared(enum verdict_kind kind, uint64_t declared)
 	 * covers #MC -> #MC -> #MC, whose last #MC meets MCIP=1). */
 	if (kind == VERDICT_ARCH_SHUTDOWN)
 		return 1;
-	switch (declared) {
-	case 0:
-		return kind == VERDICT_PASS;
-	case IST_EXPECT_FAIL:
+	if (declared == IST_EXPECT_FAIL)
 		return kind != VERDICT_PASS && kind != VERDICT_HARNESS_ERROR;
-	case IST_EXPECT_SHUTDOWN:
-		return kind == VERDICT_SHUTDOWN;
-	case IST_EXPECT_HANG:
-		return kind == VERDICT_HANG;
-	}
-	return 0;
+	return declared <= IST_EXPECT_MAX && kind == expected_kind[declared];
+}
+
+const char *declaration_name(uint64_t declared)
+{
+	if (declared == IST_EXPECT_FAIL)
+		return "fail";
+	return declared <= IST_EXPECT_MAX
+		       ? verdict_name(expected_kind[declared])
+		       : "?";
 }
 
 struct depth_counts sweep_totals(const struct stub_sweep *s)

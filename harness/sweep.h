@@ -72,8 +72,10 @@ int sweep_stub(struct vm *vm, const char *name, const char *path,
 	       int *harness_error);
 void stub_sweep_free(struct stub_sweep *s);
 
-/* Does a verdict meet a declaration? */
+/* Does a verdict meet a declaration (0 for pass, or IST_EXPECT_*)? */
 int verdict_as_declared(enum verdict_kind kind, uint64_t declared);
+/* "pass", "fail", or the exact verdict's name. */
+const char *declaration_name(uint64_t declared);
 
 /* Totals over all depths. */
 struct depth_counts sweep_totals(const struct stub_sweep *s);

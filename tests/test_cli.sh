@@ -77,6 +77,9 @@ if ! tail -n 1 "$err" | grep -q "cannot build $own/broken.S against the guest ru
 fi
 check "stub file, no gcc" 2 "gcc not found: install it" 1 -- \
 	env PATH=/nonexistent "$bin" sweep --stub-file "$own/plain-nmi.S"
+sed 's/IST_EXPECT_FAIL$/42/' "$own/plain-nmi.S" >"$own/bad-expect.S"
+check "stub file declaring an unknown verdict" 0 "EXPECT #1 asks for verdict 42, which is not an IST_EXPECT_\\* of ist_abi.h" 0 -- \
+	"$bin" list --stub-file "$own/bad-expect.S"
 check "stub file and --stub" 2 "--stub-file sweeps that file alone" 1 -- \
 	"$bin" sweep --stub-file "$own/plain-nmi.S" --stub linux
 
@@ -96,7 +99,7 @@ if ! grep -q "no usable back end" "$err"; then
 	check "report header names the back end" 0 "back end: (kvm|qemu)" 0 -- "$bin" sweep --depth 1 --stub linux
 	check "a stub file of one's own is built and swept" 0 "stub plain-nmi: test: plain NMI entry.*" 0 -- \
 		env TMPDIR="$own" "$bin" sweep --depth 1 --events nmi --stub-file "$own/plain-nmi.S"
-	if [ "$(ls "$own")" != "$(printf 'broken.S\nplain-nmi.S')" ]; then
+	if [ "$(ls "$own")" != "$(printf 'bad-expect.S\nbroken.S\nplain-nmi.S')" ]; then
 		echo "FAIL the stub file's build directory was left: $(ls "$own")"; failed=$((failed + 1))
 	fi
 	check "undeclared verdict exits 1" 1 "pass \\(the stub declares fail\\)" 0 -- \

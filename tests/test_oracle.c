@@ -1131,6 +1131,29 @@ static void test_declarations(void)
 	CHECK(!verdict_as_declared(VERDICT_PASS, IST_EXPECT_HANG));
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		CHECK(verdict_as_declared(VERDICT_ARCH_SHUTDOWN, all[i]));
+
+	/* Each exact declaration takes its verdict and no other. */
+	for (uint64_t d = IST_EXPECT_SHUTDOWN; d <= IST_EXPECT_MAX; d++) {
+		int takes = 0;
+
+		for (int k = 0; k < VERDICT_KIND_COUNT; k++) {
+			if (k == VERDICT_ARCH_SHUTDOWN)
+				continue;
+			if (verdict_as_declared(k, d)) {
+				takes++;
+				CHECK_EQ_STR(verdict_name(k),
+					     declaration_name(d));
+			}
+		}
+		CHECK_EQ_U64(takes, 1);
+	}
+	CHECK(verdict_as_declared(VERDICT_INVARIANT, IST_EXPECT_INVARIANT));
+	CHECK(!verdict_as_declared(VERDICT_FRAME_MISMATCH,
+				   IST_EXPECT_INVARIANT));
+	CHECK(!verdict_as_declared(VERDICT_PASS, IST_EXPECT_MAX + 1));
+	CHECK_EQ_STR(declaration_name(0), "pass");
+	CHECK_EQ_STR(declaration_name(IST_EXPECT_FAIL), "fail");
+	CHECK_EQ_STR(declaration_name(IST_EXPECT_MAX + 1), "?");
 }
 
 int main(void)
