@@ -452,8 +452,8 @@ static int open_backend(const struct cli *cli, struct vm **vm)
 	}
 	if (cli->backend == BACKEND_AUTO)
 		fprintf(stderr,
-			"ist-torture: %s; sweeping on QEMU instead (slower, "
-			"no #DB)\n",
+			"ist-torture: %s; sweeping on QEMU instead (slower; "
+			"#DB by the guest's DR0)\n",
 			err);
 	return 0;
 }
