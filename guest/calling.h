@@ -32,6 +32,27 @@
 	.popsection
 .endm
 
+/* FIXUP_TABLE from, to, table: a hand-kept table with one byte per byte of
+ * the code in [from, to), the number of stack bytes that code has popped
+ * before the instruction holding that byte (Xen mini-os's
+ * critical_fixup_table). The harness derives the same from the decode and
+ * reports every instruction where the two disagree. */
+.macro FIXUP_TABLE from, to, table
+	.pushsection .ist_fixup, "", @progbits
+	.quad \from, \to, \table
+	.popsection
+.endm
+
+/* BODY_STACK from, to: the stub runs its handler bodies on this stack of
+ * its own, [from, to), not on their IST stacks (mini-os's merge needs the
+ * IST stack free for the nested event). The oracle checks RSP in a body
+ * against this range instead. */
+.macro BODY_STACK from, to
+	.pushsection .ist_body_stack, "", @progbits
+	.quad \from, \to
+	.popsection
+.endm
+
 /* STUB_INFO "one line": what `ist-torture list` prints for the stub. */
 .macro STUB_INFO text
 	.pushsection .ist_stub, "", @progbits

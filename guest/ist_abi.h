@@ -158,6 +158,11 @@ struct ist_expect {
 	uint64_t from, to, what;
 };
 
+/* FIXUP_TABLE: the table at `table` has one byte per byte of [from, to). */
+struct ist_fixup {
+	uint64_t from, to, table;
+};
+
 /* The design assumes no event in `events` arrives at a boundary in
  * [from, to); `text` says why (one line). */
 struct ist_assume {

@@ -199,6 +199,30 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 		return -1;
 	}
 	read_quad(img, ".ist_rules", &lay->rules);
+	sec = image_section(img, ".ist_fixup");
+	memset(&lay->fixup, 0, sizeof(lay->fixup));
+	if (sec && sec->data) {
+		if (sec->size != sizeof(lay->fixup)) {
+			snprintf(err, errlen,
+				 "%s: .ist_fixup is malformed: declare "
+				 "FIXUP_TABLE once",
+				 img->path);
+			return -1;
+		}
+		memcpy(&lay->fixup, sec->data, sizeof(lay->fixup));
+	}
+	sec = image_section(img, ".ist_body_stack");
+	lay->body_stack[0] = lay->body_stack[1] = 0;
+	if (sec && sec->data) {
+		if (sec->size != sizeof(lay->body_stack)) {
+			snprintf(err, errlen,
+				 "%s: .ist_body_stack is malformed: declare "
+				 "BODY_STACK once",
+				 img->path);
+			return -1;
+		}
+		memcpy(lay->body_stack, sec->data, sizeof(lay->body_stack));
+	}
 	sec = image_section(img, ".ist_stub");
 	lay->info = "";
 	if (sec && sec->data && sec->size > 0 && sec->data[sec->size - 1] == 0)

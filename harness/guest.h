@@ -37,6 +37,8 @@ struct guest_layout {
 	uint64_t handles;	 /* IST_EVENT_* the stub has entries for */
 	uint64_t expect_reentry; /* EXPECT_REENTRY's IST_EXPECT_*, or 0 */
 	uint64_t rules;		 /* IST_RULE_* the stub declares */
+	struct ist_fixup fixup;	 /* FIXUP_TABLE; from = to = 0 when none */
+	uint64_t body_stack[2];	 /* BODY_STACK [from, to); 0, 0 when none */
 	struct ist_assume assumes[GUEST_MAX_EXPECTS];
 	int nassumes;
 	const char *info; /* the stub's STUB_INFO line, or "" */

@@ -11,7 +11,8 @@
  *   machine:    no triple fault, #DF, other exception, hang or stray exit;
  *   events:     each delivered event's body ran exactly once;
  *   invariants: inside that body GS base and CR3 are the kernel's, RSP is
- *               on the vector's IST stack, DF=AC=0, no TF in the frame;
+ *               on the vector's IST stack (or the stub's BODY_STACK),
+ *               DF=AC=0, no TF in the frame;
  *               every IST guard word intact;
  *   frame:      the interrupted context each body was given equals the
  *               vCPU state at the boundary where its event was delivered;
@@ -65,6 +66,9 @@ struct oracle_context {
 	uint64_t kernel_gs_base;
 	uint64_t kernel_cr3;
 	uint64_t ist_lo[IST_STACK_COUNT + 1], ist_hi[IST_STACK_COUNT + 1];
+	/* BODY_STACK: every body runs in [body_lo, body_hi) instead of its
+	 * IST stack; both 0 when the stub declares none. */
+	uint64_t body_lo, body_hi;
 };
 
 /* One event the model says the CPU delivered during the trial. */

@@ -134,6 +134,39 @@ static void report_counts(FILE *f, int depth, const struct depth_counts *c)
 	fprintf(f, "\n");
 }
 
+/* The stub's FIXUP_TABLE against the table derived from the decode. */
+static void report_fixup(FILE *f, const struct stub_sweep *s)
+{
+	const struct fixup_check *c = &s->fixup;
+	char at[160];
+
+	if (!c->declared)
+		return;
+	if (c->error[0]) {
+		fprintf(f, "  fixup table: not checked: %s\n", c->error);
+		return;
+	}
+	if (!c->nmismatches) {
+		fprintf(f,
+			"  fixup table: agrees with the decode at all %d "
+			"instructions\n",
+			c->ninsns);
+		return;
+	}
+	fprintf(f,
+		"  fixup table: DISAGREES with the decode at %d of %d "
+		"instructions (bytes popped before each):\n",
+		c->nmismatches, c->ninsns);
+	for (int i = 0; i < c->ninsns; i++) {
+		const struct fixup_entry *e = &c->insns[i];
+		if (e->table == e->derived)
+			continue;
+		fprintf(f, "        %-24s %-20s table 0x%02x, code 0x%02x\n",
+			image_format_addr(&s->img, e->addr, at, sizeof(at)),
+			e->insn, e->table, e->derived);
+	}
+}
+
 void report_stub(FILE *f, const struct stub_sweep *s)
 {
 	size_t lines = 0, full = 0;
@@ -157,6 +190,7 @@ void report_stub(FILE *f, const struct stub_sweep *s)
 	fprintf(f, "  %s\n",
 		s->not_as_declared ? "NOT as the stub declares"
 				   : "all as the stub declares");
+	report_fixup(f, s);
 	/* Undeclared results first: they decide the exit status. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < s->nrecords; i++) {

@@ -398,6 +398,7 @@ int sweep_stub(struct vm *vm, const char *name, const char *path,
 		return -1;
 	}
 	s->loaded = 1;
+	(void)fixup_check(&s->img, &s->lay, &s->fixup); /* error in it */
 	if (observation_init(&w.obs, &s->lay)) {
 		*harness_error = 1;
 		return -1;

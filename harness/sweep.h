@@ -9,6 +9,7 @@
 #define IST_SWEEP_H
 
 #include "../injectors/injector.h"
+#include "fixup.h"
 #include "oracle.h"
 #include "schedule.h"
 #include "stepper.h"
@@ -61,7 +62,8 @@ struct stub_sweep {
 	struct sweep_record *records;
 	size_t nrecords, cap_records, dropped_records;
 	size_t not_as_declared;
-	char error[512]; /* why the stub could not be swept */
+	struct fixup_check fixup; /* FIXUP_TABLE against the decode */
+	char error[512];	  /* why the stub could not be swept */
 };
 
 /* Returns 0 when the sweep ran (whatever the verdicts), -1 when the stub

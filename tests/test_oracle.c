@@ -595,6 +595,24 @@ static void test_coalescing(void)
 			       0);
 		case_end("no NMI body at all for an NMI and its nested one", v);
 	}
+
+	/* A merged nested NMI (fixup-table) whose body got a shifted frame:
+	 * the body left over is compared with the outer's frame. */
+	fixture_reset();
+	two[0] = two[1] = fx.nmi_delivery;
+	two[1].coalesces = 1;
+	two[1].bodies_before = 1;
+	fx.cse.deliveries = two;
+	fx.cse.ndeliveries = 2;
+	{
+		struct ist_log_entry shifted = *trial_nmi();
+
+		shifted.regs.rip = ENTRY_RIP + 0x40;
+		log_append(&fx.trial.log, &shifted);
+	}
+	expect_single("nested NMI's body with a wrong frame",
+		      VERDICT_FRAME_MISMATCH, "nmi#2.frame.rip", ENTRY_RIP,
+		      ENTRY_RIP + 0x40);
 }
 
 /* A hang after an NMI nested in an NMI: the frame at the top of the NMI

@@ -15,6 +15,8 @@
  *   NMI > #MC > NMI and NMI > #DB > NMI at depth 3, each asserted by the
  *   boundaries that fail and the frame fields that show the rewind;
  * - nmi-unmask's IRET to self lets a second NMI rewind the NMI stack;
+ * - Xen mini-os's fixup table: the right one passes, the drifted one fails
+ *   at exactly the instructions where it disagrees with the decode;
  * - linux passes depth 2 with NMI, #DB and #MC inside its assumptions, and
  *   NMI > #MC > NMI past its prologue, and its known hole
  *   inside the prologue is reported apart, as outside its assumptions.
@@ -516,6 +518,60 @@ static void test_nmi_unmask_reentry(struct vm *vm)
 	stub_sweep_free(&s);
 }
 
+/* fixup-table and fixup-table-drifted at depth 2, NMI > NMI, the first at
+ * entry_SYSCALL_64_after_hwframe+0x0: the right table passes every
+ * schedule; the drifted one fails exactly where the second NMI lands on an
+ * instruction whose table entry disagrees with the decode, and the failing
+ * body's frame is the outer's, one slot off. */
+static void test_fixup_tables(struct vm *vm)
+{
+	struct sweep_options saved = options;
+	struct stub_sweep s;
+	size_t failed = 0;
+
+	options.depth = 2;
+	options.at = "entry_SYSCALL_64_after_hwframe+0x0";
+	options.exec = 1;
+	if (sweep(vm, IST_GUEST_DIR, "fixup-table", &s)) {
+		options = saved;
+		CHECK(!"fixup-table sweeps");
+		return;
+	}
+	CHECK(s.counts[1].schedules > 40);
+	CHECK_EQ_U64(s.counts[1].passed, s.counts[1].schedules);
+	CHECK_EQ_U64(s.fixup.nmismatches, 0);
+	stub_sweep_free(&s);
+
+	if (sweep(vm, IST_GUEST_DIR, "fixup-table-drifted", &s)) {
+		options = saved;
+		CHECK(!"fixup-table-drifted sweeps");
+		return;
+	}
+	options = saved;
+	CHECK_EQ_U64(s.counts[0].passed, 1);
+	CHECK_EQ_U64(s.counts[1].failed, 3);
+	CHECK_EQ_U64(s.counts[1].harness_errors, 0);
+	CHECK_EQ_U64(s.not_as_declared, 0);
+	CHECK_EQ_U64(s.fixup.nmismatches, 3);
+	for (size_t i = 0; i < s.nrecords; i++) {
+		const struct schedule_step *second =
+			&s.records[i].sched.step[1];
+		int drifted = 0;
+
+		for (int k = 0; k < s.fixup.ninsns; k++)
+			drifted |= s.fixup.insns[k].addr ==
+					   second->delivered_addr &&
+				   s.fixup.insns[k].table !=
+					   s.fixup.insns[k].derived;
+		CHECK(drifted);
+		CHECK(find_diff(&s.records[i].verdict, "nmi#2.frame.rip") !=
+		      NULL);
+		failed++;
+	}
+	CHECK_EQ_U64(failed, 3);
+	stub_sweep_free(&s);
+}
+
 /* A depth-3 sweep of NMI > middle > NMI, the first NMI at
  * entry_SYSCALL_64_after_hwframe+0x0 #1 and the middle event (#MC or #DB)
  * at middle_at inside the NMI handler; the third NMI is tried at every
@@ -660,6 +716,7 @@ int main(int argc, char **argv)
 	test_linux_depth2_all_events(vm);
 	test_naive_ist_mc_reentry(vm);
 	test_nmi_unmask_reentry(vm);
+	test_fixup_tables(vm);
 	test_naive_ist_db_reentry(vm);
 	test_naive_ist_nmi_x_nmi(vm, EVENT_MC);
 	test_naive_ist_nmi_x_nmi(vm, EVENT_DB);
