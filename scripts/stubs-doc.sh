@@ -26,7 +26,7 @@ status=0
 	echo '```'
 	# The header's back end and events line, then per stub its name line
 	# and its counts; the failure listings are left out.
-	grep -E '^  (back end|workload seed):|^stub |^  ([0-9]+ boundaries|depth [0-9]+:|all as|NOT as)|^result:' "$report"
+	grep -E '^  (back end|workload seed):|^stub |^  ([0-9]+ boundaries|depth [0-9]+:|all as|NOT as)|^  fixup table:|table 0x[0-9a-f]+, code 0x|^result:' "$report"
 	echo '```'
 	echo
 	awk -v e="$end" '$0 == e { on = 1 } on { print }' "$doc"
