@@ -53,6 +53,19 @@
 	.popsection
 .endm
 
+/* GATE_IST name, index: the IST slot of the gate of asm_exc_<name> (nmi,
+ * debug or machine_check); 0 delivers the event on the stack it
+ * interrupts, as kernels did before IST. Without it: IST_INDEX_NMI, _DB,
+ * _MC. The runtime builds its IDT from it, the harness reads it from the
+ * ELF. */
+.macro GATE_IST name, index
+	.pushsection .rodata
+	.globl ist_gate_\name
+ist_gate_\name:
+	.byte \index
+	.popsection
+.endm
+
 /* STUB_INFO "one line": what `ist-torture list` prints for the stub. */
 .macro STUB_INFO text
 	.pushsection .ist_stub, "", @progbits

@@ -273,6 +273,17 @@ static void setup_tss(void)
 	__asm__ volatile("ltr %w0" ::"r"(IST_SEL_TSS));
 }
 
+/* A stub's GATE_IST (calling.h), where it declares one: weak, so its
+ * address is 0 where it does not. */
+extern const uint8_t ist_gate_nmi __attribute__((weak));
+extern const uint8_t ist_gate_debug __attribute__((weak));
+extern const uint8_t ist_gate_machine_check __attribute__((weak));
+
+static int gate_ist(const uint8_t *declared, int index)
+{
+	return declared ? *declared : index;
+}
+
 static void setup_idt(void)
 {
 	struct {
@@ -282,11 +293,14 @@ static void setup_idt(void)
 
 	for (int v = 0; v < 32; v++)
 		set_gate(v, (const void *)vector_entries[v], 0);
-	set_gate(IST_VEC_DB, asm_exc_debug, IST_INDEX_DB);
-	set_gate(IST_VEC_NMI, asm_exc_nmi, IST_INDEX_NMI);
+	set_gate(IST_VEC_DB, asm_exc_debug,
+		 gate_ist(&ist_gate_debug, IST_INDEX_DB));
+	set_gate(IST_VEC_NMI, asm_exc_nmi,
+		 gate_ist(&ist_gate_nmi, IST_INDEX_NMI));
 	set_gate(IST_VEC_DF, (const void *)vector_entries[IST_VEC_DF],
 		 IST_INDEX_DF);
-	set_gate(IST_VEC_MC, asm_exc_machine_check, IST_INDEX_MC);
+	set_gate(IST_VEC_MC, asm_exc_machine_check,
+		 gate_ist(&ist_gate_machine_check, IST_INDEX_MC));
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 }
 

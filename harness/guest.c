@@ -160,6 +160,33 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 		}
 	}
 
+	{
+		const struct {
+			const char *name;
+			int *index, fallback;
+		} ist[] = {
+			{"ist_gate_nmi", &lay->gate_ist_nmi, IST_INDEX_NMI},
+			{"ist_gate_debug", &lay->gate_ist_db, IST_INDEX_DB},
+			{"ist_gate_machine_check", &lay->gate_ist_mc,
+			 IST_INDEX_MC},
+		};
+		for (size_t i = 0; i < sizeof(ist) / sizeof(ist[0]); i++) {
+			uint64_t va;
+			uint8_t index = (uint8_t)ist[i].fallback;
+
+			if (!image_symbol_addr(img, ist[i].name, &va) &&
+			    (image_read(img, va, &index, 1) ||
+			     index > IST_STACK_COUNT)) {
+				snprintf(err, errlen,
+					 "%s: GATE_IST gives %s slot %u; "
+					 "slots are 0 to %d",
+					 img->path, ist[i].name, index,
+					 IST_STACK_COUNT);
+				return -1;
+			}
+			*ist[i].index = index;
+		}
+	}
 	lay->entry_points[lay->nentry_points++] = lay->entry_syscall;
 	for (size_t i = 0; i < sizeof(gates) / sizeof(gates[0]); i++) {
 		if (image_symbol_addr(img, gates[i].name, gates[i].va))
@@ -378,6 +405,19 @@ uint64_t guest_gate(const struct guest_layout *lay, uint64_t vector)
 		return lay->gate_db;
 	case IST_VEC_MC:
 		return lay->gate_mc;
+	}
+	return 0;
+}
+
+int guest_gate_ist(const struct guest_layout *lay, uint64_t vector)
+{
+	switch (vector) {
+	case IST_VEC_NMI:
+		return lay->gate_ist_nmi;
+	case IST_VEC_DB:
+		return lay->gate_ist_db;
+	case IST_VEC_MC:
+		return lay->gate_ist_mc;
 	}
 	return 0;
 }

@@ -23,7 +23,9 @@ struct guest_layout {
 	int nentry_points;
 	uint64_t entry_syscall; /* entry_SYSCALL_64 */
 	uint64_t gate_nmi, gate_db,
-		gate_mc;	/* asm_exc_{nmi,debug,machine_check} */
+		gate_mc; /* asm_exc_{nmi,debug,machine_check} */
+	/* Their IST slots (GATE_IST; 0: the interrupted stack). */
+	int gate_ist_nmi, gate_ist_db, gate_ist_mc;
 	uint64_t log_gpa;	/* struct ist_log */
 	uint64_t ist_stacks_va; /* struct ist_stack[IST_STACK_COUNT] */
 	uint64_t ist_stacks_gpa;
@@ -69,6 +71,10 @@ int guest_code_sites(const struct guest_image *img, struct vm_code_site *sites,
 /* The gate (IDT handler address) of a vector the stub may provide: NMI, #DB
  * or #MC; 0 for others. */
 uint64_t guest_gate(const struct guest_layout *lay, uint64_t vector);
+
+/* The IST slot of a vector's gate (IST_INDEX_*, or 0 where the stub puts
+ * it on the interrupted stack), for NMI, #DB and #MC; 0 for others. */
+int guest_gate_ist(const struct guest_layout *lay, uint64_t vector);
 
 /* The stack range [lo, hi) of IST slot `index` (IST_INDEX_*). */
 void guest_ist_stack_range(const struct guest_layout *lay, int index,

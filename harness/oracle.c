@@ -39,6 +39,9 @@ void oracle_context_init(struct oracle_context *ctx,
 	ctx->body_hi = lay->body_stack[1];
 }
 
+/* The lowest address of the kernel's half: a stack below it is the user's. */
+#define KERNEL_HALF 0xffff800000000000ULL
+
 /* A failing layer: the verdict keeps the first (most decisive) one. */
 static void fail_layer(struct verdict *v, enum verdict_kind layer,
 		       const char *fmt, ...)
@@ -226,6 +229,13 @@ static void judge_invariants(const struct oracle_context *ctx,
 			   own ? "the handler body is not on the stack the "
 				 "stub declares (BODY_STACK)"
 			       : "the handler body is not on its IST stack");
+	} else if (!own && !d->ist_index && e->rsp < KERNEL_HALF) {
+		/* A gate without IST runs on the interrupted stack: at CPL0
+		 * with the user's RSP (the SYSCALL gap), that is the user's. */
+		diff(v, L, KERNEL_HALF, e->rsp, "%srsp (a kernel stack)", p);
+		fail_layer(v, L,
+			   "the handler body ran on a stack the user "
+			   "controls");
 	}
 	expect_eq(v, L, 0, e->rflags & RFLAGS_DF,
 		  "the handler body ran with DF=1", p, "rflags.DF");

@@ -255,9 +255,13 @@ static void deliver(const struct sweeper *w, const struct path *p,
 	int i = child->nd, coalesces = 0;
 	unsigned before = 0;
 
+	int ist = guest_gate_ist(lay, injector->vector);
+
+	/* Only an IST gate rewinds a stack: one on the interrupted stack
+	 * pushes below whatever is there. */
 	for (int d = 0; d < p->nd; d++) {
-		if (!(inflight & (1u << d)) ||
-		    p->deliveries[d].ist_index != injector->ist_index)
+		if (!(inflight & (1u << d)) || !ist ||
+		    p->deliveries[d].ist_index != ist)
 			continue;
 		child->reentry = 1;
 		if (injector->vector == IST_VEC_NMI &&
@@ -282,7 +286,7 @@ static void deliver(const struct sweeper *w, const struct path *p,
 	child->deliveries[i] = (struct expected_delivery){
 		.vector = injector->vector,
 		.event = injector->name,
-		.ist_index = injector->ist_index,
+		.ist_index = ist,
 		.frame = expected,
 		.coalesces = coalesces,
 		.bodies_before = before,

@@ -541,6 +541,16 @@ static void test_frame(void)
 	expect_single("delivered ss differs", VERDICT_FRAME_MISMATCH,
 		      "nmi.frame.ss", 0, IST_SEL_KERNEL_SS);
 
+	/* A gate without IST (ist_index 0) has no stack range, but its body
+	 * must still run on a kernel stack. */
+	fixture_reset();
+	fx.nmi_delivery.ist_index = 0;
+	expect_pass("no IST, body on a kernel stack");
+	trial_nmi()->rsp = 0x202f40;
+	expect_single("no IST, body on the user's stack", VERDICT_INVARIANT,
+		      "nmi.rsp (a kernel stack)", 0xffff800000000000ull,
+		      0x202f40);
+
 	/* orig_ax is the stub's, not the CPU's: never compared. */
 	fixture_reset();
 	trial_nmi()->regs.orig_ax = 0x1234;

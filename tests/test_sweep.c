@@ -15,6 +15,8 @@
  *   NMI > #MC > NMI and NMI > #DB > NMI at depth 3, each asserted by the
  *   boundaries that fail and the frame fields that show the rewind;
  * - nmi-unmask's IRET to self lets a second NMI rewind the NMI stack;
+ * - an NMI gate without IST runs on the user's stack where SYSCALL left
+ *   the user's RSP at CPL0, and nowhere else;
  * - Xen mini-os's fixup table: the right one passes, the drifted one fails
  *   at exactly the instructions where it disagrees with the decode;
  * - linux passes depth 2 with NMI, #DB and #MC inside its assumptions, and
@@ -572,6 +574,49 @@ static void test_fixup_tables(struct vm *vm)
 	stub_sweep_free(&s);
 }
 
+/* nmi-no-ist: its NMI gate has no IST slot, so at CPL0 on the user's RSP
+ * (SYSCALL entry before the stack switch, exit after the user's RSP is
+ * back) the NMI runs on the user's stack: invariant there, at exactly
+ * those five boundaries of each system call, and pass elsewhere. */
+static void test_nmi_no_ist(struct vm *vm)
+{
+	static const char *const user_rsp[] = {
+		"entry_SYSCALL_64+0x0",
+		"entry_SYSCALL_64+0x3",
+		"entry_SYSCALL_64+0xc",
+		"entry_SYSRETQ_unsafe_stack+0x0",
+		"entry_SYSRETQ_unsafe_stack+0x3",
+	};
+	size_t n = sizeof(user_rsp) / sizeof(user_rsp[0]);
+	struct stub_sweep s;
+
+	if (sweep(vm, IST_GUEST_DIR, "nmi-no-ist", &s)) {
+		CHECK(!"nmi-no-ist sweeps");
+		return;
+	}
+	CHECK_EQ_U64(s.lay.gate_ist_nmi, 0);
+	CHECK_EQ_U64(s.counts[0].failed, n * IST_SYSCALL_COUNT);
+	CHECK_EQ_U64(s.counts[0].passed,
+		     s.counts[0].schedules - n * IST_SYSCALL_COUNT);
+	CHECK_EQ_U64(s.not_as_declared, 0);
+	for (size_t i = 0; i < s.nrecords; i++) {
+		const struct sweep_record *r = &s.records[i];
+		const struct field_diff *d =
+			find_diff(&r->verdict, "nmi.rsp (a kernel stack)");
+		char name[200];
+
+		image_format_addr(&s.img, r->sched.step[0].addr, name,
+				  sizeof(name));
+		CHECK(name_in(name, user_rsp, n));
+		CHECK_EQ_U64(r->verdict.kind, VERDICT_INVARIANT);
+		CHECK(d != NULL);
+		if (d)
+			CHECK(d->observed <
+			      s.lay.user_rw_gpa + s.lay.user_rw_len);
+	}
+	stub_sweep_free(&s);
+}
+
 /* A depth-3 sweep of NMI > middle > NMI, the first NMI at
  * entry_SYSCALL_64_after_hwframe+0x0 #1 and the middle event (#MC or #DB)
  * at middle_at inside the NMI handler; the third NMI is tried at every
@@ -717,6 +762,7 @@ int main(int argc, char **argv)
 	test_naive_ist_mc_reentry(vm);
 	test_nmi_unmask_reentry(vm);
 	test_fixup_tables(vm);
+	test_nmi_no_ist(vm);
 	test_naive_ist_db_reentry(vm);
 	test_naive_ist_nmi_x_nmi(vm, EVENT_MC);
 	test_naive_ist_nmi_x_nmi(vm, EVENT_DB);
