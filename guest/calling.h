@@ -53,6 +53,15 @@
 	.popsection
 .endm
 
+/* COMMIT events, label: where the entry for `events` commits (the atomic
+ * IST entry: the first instruction after the one that moves RSP onto the
+ * main stack). With RULES IST_RULE_COMMIT. */
+.macro COMMIT events, label
+	.pushsection .ist_commit, "", @progbits
+	.quad \events, \label
+	.popsection
+.endm
+
 /* GATE_IST name, index: the IST slot of the gate of asm_exc_<name> (nmi,
  * debug or machine_check); 0 delivers the event on the stack it
  * interrupts, as kernels did before IST. Without it: IST_INDEX_NMI, _DB,

@@ -108,6 +108,12 @@
  * NMI_REPEAT: Linux's nested NMI runs no body; the outer NMI runs its body
  * again with the outer's interrupted context. */
 #define IST_RULE_NMI_REPEAT 0x1
+/* The atomic IST entry (ist-designs.md B.6): an event delivered while an
+ * entry of the stub is in flight (delivered, its commit label not yet
+ * reached) sees that entry parked at its commit label: RIP = the label,
+ * RSP = RAX = the entry's frame on the main stack (BODY_STACK), the other
+ * GPRs 0, RFLAGS its own without AC and DF. Commit labels: COMMIT. */
+#define IST_RULE_COMMIT 0x2
 #define IST_ASSUME_TEXT 104
 
 /* MSRs and registers the #MC and #DB bodies read. */
@@ -156,6 +162,11 @@ struct ist_log {
 
 struct ist_expect {
 	uint64_t from, to, what;
+};
+
+/* COMMIT: the commit label of the entries for `events`. */
+struct ist_commit {
+	uint64_t events, label;
 };
 
 /* FIXUP_TABLE: the table at `table` has one byte per byte of [from, to). */

@@ -195,7 +195,10 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 			lay->entry_points[lay->nentry_points++] = *gates[i].va;
 	}
 
-	if (read_table(img, ".ist_expect", lay->expects,
+	if (read_table(img, ".ist_commit", lay->commits,
+		       sizeof(struct ist_commit), IST_STACK_COUNT,
+		       &lay->ncommits, err, errlen) ||
+	    read_table(img, ".ist_expect", lay->expects,
 		       sizeof(struct ist_expect), GUEST_MAX_EXPECTS,
 		       &lay->nexpects, err, errlen) ||
 	    read_table(img, ".ist_assume", lay->assumes,
@@ -406,6 +409,14 @@ uint64_t guest_gate(const struct guest_layout *lay, uint64_t vector)
 	case IST_VEC_MC:
 		return lay->gate_mc;
 	}
+	return 0;
+}
+
+uint64_t guest_commit_label(const struct guest_layout *lay, int kind)
+{
+	for (int i = 0; i < lay->ncommits; i++)
+		if (lay->commits[i].events & (1ULL << kind))
+			return lay->commits[i].label;
 	return 0;
 }
 

@@ -40,7 +40,9 @@ struct guest_layout {
 	uint64_t expect_reentry; /* EXPECT_REENTRY's IST_EXPECT_*, or 0 */
 	uint64_t rules;		 /* IST_RULE_* the stub declares */
 	struct ist_fixup fixup;	 /* FIXUP_TABLE; from = to = 0 when none */
-	uint64_t body_stack[2];	 /* BODY_STACK [from, to); 0, 0 when none */
+	struct ist_commit commits[IST_STACK_COUNT]; /* COMMIT */
+	int ncommits;
+	uint64_t body_stack[2]; /* BODY_STACK [from, to); 0, 0 when none */
 	struct ist_assume assumes[GUEST_MAX_EXPECTS];
 	int nassumes;
 	const char *info; /* the stub's STUB_INFO line, or "" */
@@ -71,6 +73,9 @@ int guest_code_sites(const struct guest_image *img, struct vm_code_site *sites,
 /* The gate (IDT handler address) of a vector the stub may provide: NMI, #DB
  * or #MC; 0 for others. */
 uint64_t guest_gate(const struct guest_layout *lay, uint64_t vector);
+
+/* The commit label the stub declares for an event kind (COMMIT), or 0. */
+uint64_t guest_commit_label(const struct guest_layout *lay, int kind);
 
 /* The IST slot of a vector's gate (IST_INDEX_*, or 0 where the stub puts
  * it on the interrupted stack), for NMI, #DB and #MC; 0 for others. */

@@ -139,6 +139,7 @@ enum trace_end {
 struct trace_stop {
 	int active;
 	uint64_t rip, rsp;
+	uint64_t any_rsp_rip; /* also resumed here, on any stack; 0: none */
 };
 
 struct recorder {
@@ -251,8 +252,10 @@ static enum trace_end record(struct recorder *r, unsigned timeout_ms)
 		if (!last)
 			return error(r, NULL, "cannot record a boundary");
 		last_st = st;
-		if (r->stop.active && st.regs.rip == r->stop.rip &&
-		    st.regs.rsp == r->stop.rsp) {
+		if (r->stop.active && ((st.regs.rip == r->stop.rip &&
+					st.regs.rsp == r->stop.rsp) ||
+				       (r->stop.any_rsp_rip &&
+					st.regs.rip == r->stop.any_rsp_rip))) {
 			r->t->resumed = r->t->n - 1;
 			snprintf(r->t->end, sizeof(r->t->end),
 				 "the interrupted code resumed");
@@ -345,8 +348,8 @@ void golden_free(struct golden *g)
 
 int trace_after(struct vm *vm, const struct guest_image *img,
 		const struct guest_layout *lay, const struct boundary *at,
-		const struct injection *inj, struct trace *out, char *err,
-		size_t errlen)
+		const struct injection *inj, uint64_t resume_rip,
+		struct trace *out, char *err, size_t errlen)
 {
 	const struct injector *injector = injector_for(inj->kind);
 	struct recorder r;
@@ -359,6 +362,7 @@ int trace_after(struct vm *vm, const struct guest_image *img,
 	r.stop.active = 1;
 	r.stop.rip = at->addr;
 	r.stop.rsp = at->snap.state.regs.rsp;
+	r.stop.any_rsp_rip = resume_rip;
 	if (vm_set_breakpoints(vm, NULL, 0) ||
 	    snapshot_restore(vm, lay, &at->snap) ||
 	    injector->inject(vm, inj, &at->snap.state)) {

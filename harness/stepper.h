@@ -51,13 +51,16 @@ void golden_free(struct golden *g);
 
 /* Records the trace after delivering inj at boundary `at`: from the
  * handler's first instruction until the interrupted code resumes (or the
- * guest stops). Checks the event landed where expected: the frame the CPU
- * pushed must name at->addr. Returns -1 with a reason on a harness error
- * (a landing elsewhere is one); a stub that crashes just ends its trace. */
+ * guest stops). The interrupted code resumes at `at` with its RSP, or, when
+ * resume_rip is not 0, wherever it reaches resume_rip (an atomic IST entry
+ * interrupted before its commit resumes at its commit label, on another
+ * stack). Checks the event landed where expected: the frame the CPU pushed
+ * must name at->addr. Returns -1 with a reason on a harness error (a
+ * landing elsewhere is one); a stub that crashes just ends its trace. */
 int trace_after(struct vm *vm, const struct guest_image *img,
 		const struct guest_layout *lay, const struct boundary *at,
-		const struct injection *inj, struct trace *out, char *err,
-		size_t errlen);
+		const struct injection *inj, uint64_t resume_rip,
+		struct trace *out, char *err, size_t errlen);
 void trace_free(struct trace *t);
 
 /* Formats "symbol+0xoff" for a boundary; " #k" is added when k > 1. */

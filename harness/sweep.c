@@ -66,7 +66,16 @@ struct path {
 	 * trace follows has returned (outer). */
 	unsigned inflight_inner, inflight_outer;
 	int reentry;
+	/* IST_RULE_COMMIT: where each delivery's frame lies on the main
+	 * stack, and the contexts of deliveries that found an entry parked
+	 * before its commit (what deliveries[].frame points to then). */
+	uint64_t frame_on_main[SCHEDULE_MAX_DEPTH];
+	struct vcpu_state parked[SCHEDULE_MAX_DEPTH];
 };
+
+/* ist-designs.md B.1: a frame on the atomic IST entry's main stack is a
+ * pt_regs and 8 bytes of padding. */
+#define AIST_FRAME 176
 
 struct sweeper {
 	struct vm *vm;
@@ -246,9 +255,42 @@ static void sweep_trace(struct sweeper *w, const struct trace *t, int level,
  * unless the stub declares Linux's nested-NMI rule: an NMI arriving while
  * another NMI's handler runs gets no body of its own; the outer NMI runs
  * its body again, with the outer's context. */
+/* IST_RULE_COMMIT (ist-designs.md B.6). An event that interrupts an
+ * entry before its commit (commit_label) sees that entry parked there: RIP
+ * the label, RSP = RAX = the entry's frame on the main stack, the other
+ * GPRs 0, its own RFLAGS without AC and DF, its own CS and SS; its frame
+ * goes right below. Any other event starts a chain: its frame lies below
+ * the interrupted RSP (16-aligned) when that is on the main stack, else
+ * below the main stack's top. Returns the context the body must see. */
+static const struct vcpu_state *commit_rule(const struct guest_layout *lay,
+					    const struct path *p,
+					    struct path *child, int i,
+					    const struct vcpu_state *at,
+					    uint64_t commit_label)
+{
+	uint64_t lo = lay->body_stack[0], hi = lay->body_stack[1];
+	uint64_t rsp = at->regs.rsp;
+	struct vcpu_state *f;
+
+	if (!commit_label) {
+		uint64_t base = rsp >= lo && rsp < hi ? rsp & ~15ULL : hi;
+		child->frame_on_main[i] = base - AIST_FRAME;
+		return at;
+	}
+	f = &child->parked[i];
+	*f = *at;
+	memset(&f->regs, 0, sizeof(f->regs));
+	f->regs.rip = commit_label;
+	f->regs.rax = f->regs.rsp = p->frame_on_main[p->nd - 1];
+	f->regs.rflags = at->regs.rflags & ~(RFLAGS_AC | RFLAGS_DF);
+	child->frame_on_main[i] = f->regs.rsp - AIST_FRAME;
+	return f;
+}
+
 static void deliver(const struct sweeper *w, const struct path *p,
 		    struct path *child, const struct injector *injector,
-		    const struct snapshot *at, unsigned inflight)
+		    const struct snapshot *at, unsigned inflight,
+		    uint64_t commit_label)
 {
 	const struct vcpu_state *expected = &at->state;
 	const struct guest_layout *lay = &w->s->lay;
@@ -283,6 +325,9 @@ static void deliver(const struct sweeper *w, const struct path *p,
 		for (uint64_t k = 0; k < n; k++)
 			before += log->entries[k].vector == injector->vector;
 	}
+	if (lay->rules & IST_RULE_COMMIT)
+		expected =
+			commit_rule(lay, p, child, i, &at->state, commit_label);
 	child->deliveries[i] = (struct expected_delivery){
 		.vector = injector->vector,
 		.event = injector->name,
@@ -294,6 +339,24 @@ static void deliver(const struct sweeper *w, const struct path *p,
 	child->nd = i + 1;
 	child->inflight_outer = inflight;
 	child->inflight_inner = inflight | (1u << i);
+}
+
+/* IST_RULE_COMMIT: the commit label of the entry the previous event of
+ * the path went through, when t (the trace after it) has not reached that
+ * label by boundary j: the entry is parked there, and the interrupted code
+ * resumes at the label. Else 0. */
+static uint64_t parked_at(const struct stub_sweep *s, const struct trace *t,
+			  long j, int level, const struct path *p)
+{
+	uint64_t label;
+
+	if (!(s->lay.rules & IST_RULE_COMMIT) || level == 0 || p->nd == 0)
+		return 0;
+	label = guest_commit_label(&s->lay, p->sched.step[level - 1].inj.kind);
+	for (long k = 0; label && k <= j; k++)
+		if (t->b[k].addr == label)
+			return 0;
+	return label;
 }
 
 /* One schedule: the path so far plus (event at t->b[i]). */
@@ -308,6 +371,7 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	const struct boundary *at;
 	struct path child;
 	struct verdict v;
+	uint64_t commit_label;
 	char why[400];
 	long j;
 
@@ -328,12 +392,14 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	at = &t->b[j];
 	st->delivered_addr = at->addr;
 	st->delivered_exec = at->exec;
+	commit_label = parked_at(s, t, j, level, p);
 
 	child = *p;
 	if (outcome == MODEL_DELIVER)
 		deliver(w, p, &child, injector, &at->snap,
 			(size_t)j < t->resumed ? p->inflight_inner
-					       : p->inflight_outer);
+					       : p->inflight_outer,
+			commit_label);
 	c.golden = &s->golden.final;
 	c.trial = &w->obs;
 	c.deliveries = child.deliveries;
@@ -351,8 +417,8 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	    v.kind != VERDICT_HARNESS_ERROR) {
 		struct trace sub;
 
-		if (trace_after(w->vm, &s->img, &s->lay, at, &st->inj, &sub,
-				why, sizeof(why))) {
+		if (trace_after(w->vm, &s->img, &s->lay, at, &st->inj,
+				commit_label, &sub, why, sizeof(why))) {
 			child.sched.depth = level + 1;
 			harness_failure(&v, why);
 			classify(w, &child, &v, 0);
