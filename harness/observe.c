@@ -139,7 +139,10 @@ static int machine_same(struct vm *vm, const struct guest_layout *lay,
 /* The run stopped (timed out) while still going. Compares the machine at
  * its RIP r with the machine the next time it reaches r. A breakpoint is
  * never armed on the instruction the vCPU stands on (stepper.c says why):
- * a short free run moves it off r first. Returns 1 when the run ended
+ * a short free run moves it off r first. That run must end in a timeout,
+ * which says the vCPU ran: a stop of its own is never reported as one
+ * (qemu.c takes care of a stop that races the timeout), so a vCPU that
+ * did not run is never taken for one that loops. Returns 1 when the run ended
  * (obs filled: a proven loop, or whatever ended it), 0 when no loop was
  * proven and the run should go on, -1 when the back end failed. */
 static int look_for_loop(struct vm *vm, const struct guest_layout *lay,
@@ -164,6 +167,9 @@ static int look_for_loop(struct vm *vm, const struct guest_layout *lay,
 			break;
 		}
 		vm_get_state(vm, &obs->final);
+		/* A timeout means the vCPU ran (a back end reports a stop of
+		 * its own as that stop, never as a timeout): back on r, the
+		 * loop is one instruction long. */
 		if (obs->final.regs.rip != r) {
 			if (vm_set_breakpoints(vm, &r, 1) ||
 			    vm_run(vm, timeout_ms, &ex) ||

@@ -1402,9 +1402,16 @@ static int qemu_run(struct vm *base, unsigned timeout_ms, struct vm_exit *exit)
 		if (gdb_interrupt(&vm->gdb) ||
 		    gdb_recv(&vm->gdb, reply, sizeof(reply), 5000) < 0)
 			goto failed;
-		nmi_after_run(vm, iret_first);
-		exit->kind = VM_EXIT_TIMEOUT;
-		return 0;
+		/* The stop the interrupt caused is SIGINT's (T02). The guest
+		 * may have stopped on its own just before, at a breakpoint
+		 * (T05): then that is the exit, and no time ran out. */
+		if ((reply[0] == 'T' || reply[0] == 'S') && reply[1] == '0' &&
+		    reply[2] == '2') {
+			nmi_after_run(vm, iret_first);
+			exit->kind = VM_EXIT_TIMEOUT;
+			return 0;
+		}
+		rc = 0;
 	}
 	if (rc < 0)
 		goto failed;

@@ -174,21 +174,31 @@ static void keep_record(struct stub_sweep *s, const struct path *p,
 			const struct verdict *v, uint64_t declared,
 			int as_declared, const struct ist_assume *assumption)
 {
-	struct sweep_record *r;
+	struct sweep_record *r = NULL;
 
 	if (s->nrecords == s->cap_records) {
 		size_t cap = s->cap_records ? s->cap_records * 2 : 64;
 		struct sweep_record *nr;
 
-		if (cap > SWEEP_MAX_RECORDS ||
-		    !(nr = realloc(s->records, cap * sizeof(*nr)))) {
-			s->dropped_records++;
-			return;
+		if (cap <= SWEEP_MAX_RECORDS &&
+		    (nr = realloc(s->records, cap * sizeof(*nr)))) {
+			s->records = nr;
+			s->cap_records = cap;
 		}
-		s->records = nr;
-		s->cap_records = cap;
 	}
-	r = &s->records[s->nrecords++];
+	if (s->nrecords < s->cap_records) {
+		r = &s->records[s->nrecords++];
+	} else {
+		/* Full. A result the stub did not declare decides the exit
+		 * status and must be shown: it takes the place of the last
+		 * one kept that was as declared. */
+		s->dropped_records++;
+		for (size_t k = s->nrecords; !as_declared && !r && k-- > 0;)
+			if (s->records[k].as_declared)
+				r = &s->records[k];
+		if (!r)
+			return;
+	}
 	r->sched = p->sched;
 	r->verdict = *v;
 	r->declared = declared;
