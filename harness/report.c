@@ -191,11 +191,14 @@ void report_stub(FILE *f, const struct stub_sweep *s)
 		s->not_as_declared ? "NOT as the stub declares"
 				   : "all as the stub declares");
 	report_fixup(f, s);
-	/* Undeclared results first: they decide the exit status. */
-	for (int pass = 0; pass < 2; pass++) {
+	/* Harness errors first, then the other undeclared results: they
+	 * decide the exit status. */
+	for (int pass = 0; pass < 3; pass++) {
 		for (size_t i = 0; i < s->nrecords; i++) {
 			const struct sweep_record *r = &s->records[i];
-			if ((pass == 0) == (r->as_declared != 0))
+			int error = r->verdict.kind == VERDICT_HARNESS_ERROR;
+			int rank = error ? 0 : !r->as_declared ? 1 : 2;
+			if (rank != pass)
 				continue;
 			if (lines++ >= REPORT_LINES)
 				continue;
