@@ -1243,6 +1243,18 @@ static int qemu_set_guest_debugregs(struct vm *base,
 	return 0;
 }
 
+static int qemu_disarm_guest_breakpoints(struct vm *base)
+{
+	struct qemu_vm *vm = to_qemu(base);
+	char image[2 * G_MAX_BYTES + 1];
+
+	/* This guest never sets DR7's other bits: disarmed is 0x400. */
+	if (read_all_regs(vm, image, sizeof(image)) ||
+	    mov_dr_gadget(vm, 7, 0x400) || put_regs(vm, image))
+		return -1;
+	return 0;
+}
+
 static int qemu_pend_nmi(struct vm *base)
 {
 	struct qemu_vm *vm = to_qemu(base);
@@ -1461,5 +1473,6 @@ static const struct vm_ops qemu_ops = {
 	.pend_nmi = qemu_pend_nmi,
 	.signal_mce = qemu_signal_mce,
 	.set_guest_debugregs = qemu_set_guest_debugregs,
+	.disarm_guest_breakpoints = qemu_disarm_guest_breakpoints,
 	.run = qemu_run,
 };

@@ -144,6 +144,10 @@ struct trace_stop {
 
 struct recorder {
 	struct vm *vm;
+	/* trace_after: the event whose handler is traced, told when its
+	 * delivery is done (injector.h, delivered). */
+	const struct injector *injector;
+	const struct injection *inj;
 	const struct guest_image *img;
 	const struct guest_layout *lay;
 	struct trace *t;
@@ -248,6 +252,12 @@ static enum trace_end record(struct recorder *r, unsigned timeout_ms)
 		if (r->t->n >= r->max)
 			return error(r, last,
 				     "more boundaries than a trace may hold");
+		if (r->t->n == 0 && r->injector && r->injector->delivered &&
+		    st.regs.rip == guest_gate(lay, r->injector->vector) &&
+		    r->injector->delivered(r->vm, r->inj))
+			return error(r, last,
+				     "the back end refused to finish the "
+				     "event's delivery");
 		last = record_boundary(r, &st);
 		if (!last)
 			return error(r, NULL, "cannot record a boundary");
@@ -359,6 +369,8 @@ int trace_after(struct vm *vm, const struct guest_image *img,
 	if (recorder_init(&r, vm, img, lay, out, err, errlen))
 		return -1;
 	r.max = NESTED_TRACE_MAX;
+	r.injector = injector;
+	r.inj = inj;
 	r.stop.active = 1;
 	r.stop.rip = at->addr;
 	r.stop.rsp = at->snap.state.regs.rsp;

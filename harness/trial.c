@@ -60,6 +60,12 @@ int trial_run(struct vm *vm, const struct guest_image *img,
 	if (hit == 0)
 		return 0;
 	vm_get_state(vm, &st);
+	if (injector->delivered && injector->delivered(vm, inj)) {
+		snprintf(why, whylen,
+			 "the back end refused to finish the %s's delivery",
+			 injector->name);
+		return -1;
+	}
 	if (vm_read_virt(vm, st.sregs.cr3, st.regs.rsp, &frame_rip, 8) ||
 	    frame_rip != at->addr) {
 		char want[160], got[160];

@@ -149,6 +149,17 @@ int vm_set_guest_debugregs(struct vm *vm, const struct kvm_debugregs *dr)
 		       : -1;
 }
 
+int vm_disarm_guest_breakpoints(struct vm *vm)
+{
+	struct vcpu_state st;
+
+	if (vm->ops->disarm_guest_breakpoints)
+		return vm->ops->disarm_guest_breakpoints(vm);
+	vm_get_state(vm, &st);
+	st.debugregs.dr7 &= ~0xffULL;
+	return vm_set_guest_debugregs(vm, &st.debugregs);
+}
+
 int vm_run(struct vm *vm, unsigned timeout_ms, struct vm_exit *exit)
 {
 	return vm->ops->run(vm, timeout_ms, exit);

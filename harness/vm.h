@@ -167,6 +167,10 @@ int vm_signal_mce(struct vm *vm, const struct vm_mce *mce);
 /* The guest's debug registers take effect at the next run. */
 int vm_set_guest_debugregs(struct vm *vm, const struct kvm_debugregs *dr);
 
+/* Clears the enable bits of the guest's DR7 and touches nothing else (DR6
+ * keeps the bits a #DB just set). */
+int vm_disarm_guest_breakpoints(struct vm *vm);
+
 /* Runs until the next exit or timeout_ms of wall-clock time. Returns 0, or
  * -1 with exit->detail set when KVM itself failed. */
 int vm_run(struct vm *vm, unsigned timeout_ms, struct vm_exit *exit);

@@ -21,6 +21,9 @@ struct vm_ops {
 	int (*signal_mce)(struct vm *vm, const struct vm_mce *mce);
 	int (*set_guest_debugregs)(struct vm *vm,
 				   const struct kvm_debugregs *dr);
+	/* Optional; without it vm.c reads the debug registers and writes
+	 * them back with DR7's enables cleared. */
+	int (*disarm_guest_breakpoints)(struct vm *vm);
 	int (*run)(struct vm *vm, unsigned timeout_ms, struct vm_exit *exit);
 };
 

@@ -43,10 +43,23 @@ static int inject_db(struct vm *vm, const struct injection *inj,
 	return vm_pend_debug_exception(vm, dr6_for(inj));
 }
 
+/* A schedule's #DB is one event. A breakpoint left armed would fire again
+ * each time any code ran its address before the body clears DR7 (another
+ * handler's exit sharing it, say), which the schedule never asked for: so
+ * it is disarmed as soon as the CPU has delivered its #DB. DR6 keeps the
+ * bit the CPU set; the body sees DR7 disarmed, as after an injected #DB. */
+static int delivered_db(struct vm *vm, const struct injection *inj)
+{
+	if (inj->db_method != DB_BY_GUEST_DR)
+		return 0;
+	return vm_disarm_guest_breakpoints(vm);
+}
+
 const struct injector db_injector = {
 	.name = "db",
 	.kind = EVENT_DB,
 	.vector = IST_VEC_DB,
 	.ist_index = IST_INDEX_DB,
 	.inject = inject_db,
+	.delivered = delivered_db,
 };

@@ -54,6 +54,10 @@ struct injector {
 	 * whose state is `at`. */
 	int (*inject)(struct vm *vm, const struct injection *inj,
 		      const struct vcpu_state *at);
+	/* Optional: called where the CPU has just delivered the event (the
+	 * vCPU on the first instruction of its gate), before anything of the
+	 * handler runs. */
+	int (*delivered)(struct vm *vm, const struct injection *inj);
 };
 
 /* NULL when there is no injector by that name. */
