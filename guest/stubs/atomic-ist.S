@@ -25,10 +25,8 @@
  * commit, and so no #DB source inside any entry (a #DB in the NMI entry
  * that interrupted an uncommitted #DB entry is that #DB nesting itself:
  * it rewinds IST 3, the locate loop finds IST 3 again and again, and the
- * chain ends in the design's #DF); here, as in Linux, no #DB source in the
- * #DB exit either, where a breakpoint would fire again in the nested entry
- * before its body clears DR7 (a #MC inside the #MC entry meets MCIP and
- * shuts down; an NMI cannot nest in the NMI entry).
+ * chain ends in the design's #DF). A #MC inside the #MC entry meets MCIP
+ * and shuts down; an NMI cannot nest in the NMI entry.
  *
  * Verdicts it must get: pass at every schedule of nmi, db and mc up to
  * depth 3 inside that assumption, the depth-3 NMI > #MC > NMI that breaks
@@ -44,7 +42,7 @@
 	COMMIT IST_EVENT_DB, commit_debug
 	COMMIT IST_EVENT_MC, commit_machine_check
 	BODY_STACK aist_main_stack, aist_main_stack_top
-	ASSUME IST_EVENT_DB, asm_exc_debug, asm_exc_debug_end, "no #DB source in the #DB entry or exit (B.4; a breakpoint there fires again before DR7 is cleared)"
+	ASSUME IST_EVENT_DB, asm_exc_debug, commit_debug, "no atomic IST event nests itself before its commit (B.4): no #DB source in the #DB entry"
 	ASSUME IST_EVENT_DB, asm_exc_nmi, commit_nmi, "no #DB source inside an entry (B.4): under an uncommitted #DB it would nest that #DB"
 	ASSUME IST_EVENT_DB, asm_exc_machine_check, commit_machine_check, "no #DB source inside an entry (B.4): under an uncommitted #DB it would nest that #DB"
 
