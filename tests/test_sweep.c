@@ -425,8 +425,9 @@ static void test_linux_depth2_all_events(struct vm *vm)
  * outer frame, and the outer #DB never returns where it struck; once the
  * handler returned (1) it passes. A hang shows the rewound frame: the CPU's
  * frame at the top of the stack names the second boundary, not the
- * first. (By the guest's DR0, a breakpoint before the body clears DR7
- * fires again at once on each delivery: the same rewind, forever.) */
+ * first. (The second #DB's body then runs over and over, until the log
+ * is full, or, with the breakpoint on the gate itself, the #DB recurses
+ * before anything runs: double-handled or hang.) */
 static void test_naive_ist_db_reentry(struct vm *vm)
 {
 	struct sweep_options saved = options;
