@@ -200,6 +200,26 @@ static int is_entry_point(const struct guest_layout *lay, uint64_t rip)
 	return 0;
 }
 
+/* Does the IRETQ at st return to where the trace stops (its frame's RIP
+ * and RSP)? Then the trace ends there: resumed, after this boundary. */
+static int iret_resumes(struct recorder *r, const struct vcpu_state *st,
+			struct reader_ctx *rd)
+{
+	uint64_t frame[5];
+
+	if (!r->stop.active ||
+	    read_guest(rd, st->regs.rsp, frame, sizeof(frame)))
+		return 0;
+	if (!((frame[0] == r->stop.rip && frame[3] == r->stop.rsp) ||
+	      (r->stop.any_rsp_rip && frame[0] == r->stop.any_rsp_rip)))
+		return 0;
+	r->t->resumed = r->t->n;
+	snprintf(r->t->end, sizeof(r->t->end),
+		 "the interrupted code resumed (by an IRETQ at its own "
+		 "address)");
+	return 1;
+}
+
 /* Steps from the vCPU's current state until the trace ends. */
 static enum trace_end record(struct recorder *r, unsigned timeout_ms)
 {
@@ -285,12 +305,21 @@ static enum trace_end record(struct recorder *r, unsigned timeout_ms)
 				     "cannot read the memory operand that "
 				     "decides where the instruction goes");
 		nbps = next_breakpoints(lay, &last->insn, succ, nsucc, bps);
-		for (int i = 0; i < nbps; i++)
-			if (bps[i] == st.regs.rip)
-				return error(r, last,
-					     "an instruction that jumps to "
-					     "itself cannot be stepped by "
-					     "breakpoints");
+		for (int i = 0; i < nbps; i++) {
+			if (bps[i] != st.regs.rip)
+				continue;
+			/* An IRETQ to its own address, onto the code this
+			 * trace waits for (a handler nested in another
+			 * handler's exit, sharing its IRETQ): that code
+			 * resumes right after it. Its boundary there is the
+			 * outer trace's own, and is not recorded again. */
+			if (last->insn.flow == FLOW_IRET &&
+			    iret_resumes(r, &st, &rd))
+				return TRACE_RESUMED;
+			return error(r, last,
+				     "an instruction that jumps to itself "
+				     "cannot be stepped by breakpoints");
+		}
 		stepping = nbps > 0;
 		if (!stepping) {
 			memcpy(bps, lay->entry_points, sizeof(bps));
