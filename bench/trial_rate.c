@@ -124,11 +124,11 @@ int main(int argc, char **argv)
 	struct guest_image img;
 	struct guest_layout lay;
 	struct vcpu_state booted;
-	struct vm_code_site sites[64];
+	struct vm_code_site sites[GUEST_MAX_CODE_SITES];
 	double rt, insn, t0, trial, restore;
 	char path[512], err[400];
 	struct vm *vm;
-	size_t n = 0;
+	size_t n = 0, unfinished = 0;
 
 	if (qemu ? vm_open_qemu(IST_GUEST_MEM_SIZE, &vm, err, sizeof(err))
 		 : vm_open("/dev/kvm", IST_GUEST_MEM_SIZE, &vm, err,
@@ -148,7 +148,8 @@ int main(int argc, char **argv)
 	rt = exit_loop_us(vm, &booted, round_trip, sizeof(round_trip));
 	insn = (exit_loop_us(vm, &booted, countdown, sizeof(countdown)) - rt) /
 	       2002.0;
-	vm_note_code_sites(vm, sites, guest_code_sites(&img, sites, 64));
+	vm_note_code_sites(vm, sites,
+			   guest_code_sites(&img, sites, GUEST_MAX_CODE_SITES));
 	t0 = now_us();
 	for (int r = 0; r < 200; r++)
 		snapshot_restore(vm, &lay, &g.trace.b[r % g.trace.n].snap);
@@ -159,9 +160,22 @@ int main(int argc, char **argv)
 	t0 = now_us();
 	for (int r = 0; r < rounds; r++)
 		for (size_t i = 0; i < g.trace.n; i++, n++)
-			trial_run(vm, &img, &lay, &g.trace.b[i], &nmi,
-				  TRIAL_TIMEOUT_MS, &obs, err, sizeof(err));
+			if (trial_run(vm, &img, &lay, &g.trace.b[i], &nmi,
+				      TRIAL_TIMEOUT_MS, &obs, err,
+				      sizeof(err)) ||
+			    obs.end != RUN_DONE)
+				unfinished++;
 	trial = (now_us() - t0) / n;
+	/* A trial that hangs or fails costs its time limit, not a trial's
+	 * work: such a figure would measure nothing. */
+	if (unfinished) {
+		fprintf(stderr,
+			"trial_rate: %zu of %zu trials did not run to the "
+			"workload's end on %s; the trial figure would be "
+			"meaningless\n",
+			unfinished, n, stub);
+		return 1;
+	}
 
 	printf("back end:              %s\n", vm_backend(vm));
 	printf("round trip:            %8.2f us  (CPL0 'out; jmp' loop, %d "

@@ -271,7 +271,7 @@ int guest_code_sites(const struct guest_image *img, struct vm_code_site *sites,
 		const struct guest_section *sec = image_section(img, code[c]);
 		uint64_t off = 0;
 
-		while (sec && sec->data && off < sec->size && n < max) {
+		while (sec && sec->data && off < sec->size) {
 			struct insn insn;
 			size_t p = 0;
 			uint8_t opsize = 4;
@@ -292,6 +292,8 @@ int guest_code_sites(const struct guest_image *img, struct vm_code_site *sites,
 					opsize = 2;
 				p++;
 			}
+			if (n == max)
+				return -1; /* no room for this one's site */
 			if (insn.bytes[p] == 0x0f && p + 1 < insn.len &&
 			    (insn.bytes[p + 1] == 0x32 ||
 			     insn.bytes[p + 1] == 0x30)) {
@@ -371,9 +373,12 @@ int guest_boot(struct vm *vm, const struct guest_image *img,
 			return -1;
 	}
 	{
-		struct vm_code_site sites[128];
-		vm_note_code_sites(vm, sites,
-				   guest_code_sites(img, sites, 128));
+		struct vm_code_site sites[GUEST_MAX_CODE_SITES];
+		int n = guest_code_sites(img, sites, GUEST_MAX_CODE_SITES);
+
+		if (n < 0)
+			return -1;
+		vm_note_code_sites(vm, sites, n);
 	}
 
 	vm_get_state(vm, &st);

@@ -64,9 +64,11 @@ static inline int guest_in_entry_text(const struct guest_layout *lay,
 	return addr >= lay->entry_text_start && addr < lay->entry_text_end;
 }
 
-/* The guest's OUT, HLT, RDMSR, WRMSR and IRETQ instructions, found by decoding
- * its code sections from start to end, for a back end that needs them (QEMU).
- * Returns how many, at most max. */
+/* The guest's OUT, HLT, RDMSR, WRMSR, IRETQ and MOV-to-DRn instructions,
+ * found by decoding its code sections from start to end, for a back end
+ * that needs them (QEMU). Returns how many, or -1 when there are more than
+ * max: a site left out would be an OUT the back end never stops at. */
+#define GUEST_MAX_CODE_SITES 256
 int guest_code_sites(const struct guest_image *img, struct vm_code_site *sites,
 		     int max);
 
