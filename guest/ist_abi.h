@@ -101,8 +101,8 @@
 
 /* Event kinds in HANDLES and ASSUME declarations (bit = 1 << kind). */
 #define IST_EVENT_NMI 0x1
-#define IST_EVENT_DB 0x2
-#define IST_EVENT_MC 0x4
+#define IST_EVENT_DB  0x2
+#define IST_EVENT_MC  0x4
 /* Frame rules a stub declares (RULES): how its design answers a nested
  * event, when that differs from "each body sees where its event struck".
  * NMI_REPEAT: Linux's nested NMI runs no body; the outer NMI runs its body

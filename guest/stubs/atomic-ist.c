@@ -32,8 +32,8 @@ static int aist_stack_of(uint64_t addr)
 /* Where the entry on IST slot i keeps its pt_regs, and where it commits. */
 static struct ist_pt_regs *aist_regs(int i)
 {
-	return (struct ist_pt_regs *)(ist_stacks[i - 1].stack +
-				      IST_STACK_SIZE - PTREGS_SIZE);
+	return (struct ist_pt_regs *)(ist_stacks[i - 1].stack + IST_STACK_SIZE -
+				      PTREGS_SIZE);
 }
 
 static uint64_t aist_commit(int i)
