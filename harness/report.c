@@ -208,7 +208,7 @@ void report_stub(FILE *f, const struct stub_sweep *s)
 	if (lines > REPORT_LINES)
 		fprintf(f, "  ... and %zu more\n", lines - REPORT_LINES);
 	if (s->dropped_records)
-		fprintf(f, "  (%zu more not kept: over %d records)\n",
-			s->dropped_records, SWEEP_MAX_RECORDS);
+		fprintf(f, "  (%zu more not kept: over %zu records)\n",
+			s->dropped_records, s->max_records);
 	fprintf(f, "\n");
 }

@@ -180,7 +180,9 @@ static void keep_record(struct stub_sweep *s, const struct path *p,
 		size_t cap = s->cap_records ? s->cap_records * 2 : 64;
 		struct sweep_record *nr;
 
-		if (cap <= SWEEP_MAX_RECORDS &&
+		if (cap > s->max_records)
+			cap = s->max_records;
+		if (cap > s->cap_records &&
 		    (nr = realloc(s->records, cap * sizeof(*nr)))) {
 			s->records = nr;
 			s->cap_records = cap;
@@ -465,6 +467,8 @@ int sweep_stub(struct vm *vm, const char *name, const char *path,
 	*harness_error = 0;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->depth = opt->depth;
+	s->max_records =
+		opt->max_records ? opt->max_records : SWEEP_MAX_RECORDS;
 	if (image_load(path, &s->img, err, sizeof(err)) ||
 	    guest_layout_read(&s->img, &s->lay, err, sizeof(err))) {
 		snprintf(s->error, sizeof(s->error), "%s", err);

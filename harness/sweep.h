@@ -26,6 +26,7 @@ struct sweep_options {
 	const char *at;
 	unsigned exec; /* only this execution of it; 0 for all */
 	enum db_method db_method;
+	size_t max_records; /* records kept; 0: SWEEP_MAX_RECORDS */
 };
 
 struct depth_counts {
@@ -60,7 +61,7 @@ struct stub_sweep {
 	int depth;
 	struct depth_counts counts[SCHEDULE_MAX_DEPTH];
 	struct sweep_record *records;
-	size_t nrecords, cap_records, dropped_records;
+	size_t nrecords, cap_records, max_records, dropped_records;
 	size_t not_as_declared;
 	struct fixup_check fixup; /* FIXUP_TABLE against the decode */
 	char error[512];	  /* why the stub could not be swept */

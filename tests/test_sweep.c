@@ -68,6 +68,24 @@ static int name_in(const char *name, const char *const *set, size_t n)
 	return 0;
 }
 
+/* The #DB method the back end has: by payload where it can (KVM), else by
+ * the guest's own DR0 (QEMU). */
+static enum db_method db_method_for(struct vm *vm)
+{
+	return vm_features(vm) & VM_CAN_DB_PAYLOAD ? DB_BY_PAYLOAD
+						   : DB_BY_GUEST_DR;
+}
+
+/* The field of a verdict, or NULL. */
+static const struct field_diff *find_diff(const struct verdict *v,
+					  const char *field)
+{
+	for (int i = 0; i < v->ndiffs; i++)
+		if (!strcmp(v->diffs[i].field, field))
+			return &v->diffs[i];
+	return NULL;
+}
+
 static void test_linux_passes_everywhere(struct vm *vm)
 {
 	struct stub_sweep s;
@@ -279,6 +297,39 @@ static void test_hang_is_a_verdict(struct vm *vm)
 	stub_sweep_free(&s);
 }
 
+/* With the records full, a result the stub did not declare takes the
+ * place of one it did: misdeclared (linux with a wrong EXPECT at
+ * entry_SYSCALL_64+0x0) at depth 2, #DB > #DB into the #DB handler, keeps
+ * three records: its first undeclared pass, then outside-assumption
+ * #DB > #DB records until the cap, which the next two undeclared passes
+ * (executions #2 and #3) displace. */
+static void test_undeclared_results_are_kept(struct vm *vm)
+{
+	struct sweep_options saved = options;
+	struct stub_sweep s;
+
+	options.depth = 2;
+	options.events[0] = options.events[1] = 1u << EVENT_DB;
+	options.db_method = db_method_for(vm);
+	options.at = "entry_SYSCALL_64+0x0 > asm_exc_debug";
+	options.max_records = 3;
+	if (sweep(vm, IST_TEST_GUEST_DIR, "misdeclared", &s)) {
+		options = saved;
+		CHECK(!"misdeclared sweeps");
+		return;
+	}
+	options = saved;
+	CHECK_EQ_U64(s.not_as_declared, IST_SYSCALL_COUNT);
+	CHECK(s.counts[1].outside > 3);
+	CHECK_EQ_U64(s.nrecords, 3);
+	CHECK(s.dropped_records > 0);
+	for (size_t i = 0; i < s.nrecords; i++) {
+		CHECK(!s.records[i].as_declared);
+		CHECK_EQ_U64(s.records[i].verdict.kind, VERDICT_PASS);
+	}
+	stub_sweep_free(&s);
+}
+
 static void test_wrong_declaration_is_reported(struct vm *vm)
 {
 	struct stub_sweep s;
@@ -354,24 +405,6 @@ static void test_naive_ist_mc_reentry(struct vm *vm)
 	for (size_t k = 0; k < n; k++)
 		CHECK_EQ_U64(seen[k], 1);
 	stub_sweep_free(&s);
-}
-
-/* The #DB method the back end has: by payload where it can (KVM), else by
- * the guest's own DR0 (QEMU). */
-static enum db_method db_method_for(struct vm *vm)
-{
-	return vm_features(vm) & VM_CAN_DB_PAYLOAD ? DB_BY_PAYLOAD
-						   : DB_BY_GUEST_DR;
-}
-
-/* The field of a verdict, or NULL. */
-static const struct field_diff *find_diff(const struct verdict *v,
-					  const char *field)
-{
-	for (int i = 0; i < v->ndiffs; i++)
-		if (!strcmp(v->diffs[i].field, field))
-			return &v->diffs[i];
-	return NULL;
 }
 
 /* linux at depth 2 with NMI, #DB and #MC at both levels, the first event
@@ -814,6 +847,7 @@ int main(int argc, char **argv)
 	test_triple_fault_is_a_verdict(vm);
 	test_hang_is_a_verdict(vm);
 	test_wrong_declaration_is_reported(vm);
+	test_undeclared_results_are_kept(vm);
 	test_golden_run_is_deterministic(vm);
 	test_linux_depth2_all_events(vm);
 	test_naive_ist_mc_reentry(vm);
