@@ -106,6 +106,29 @@ ist_gate_\name:
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
 
+/* The paranoid GS decision (Linux's paranoid_entry, without its fence):
+ * the kernel's GS base is negative, so MSR_GS_BASE's sign says whether
+ * SWAPGS is due, whatever the interrupted CS claims. EBX = 1: the kernel's
+ * GS was live; EBX = 0: SWAPGS done, for PARANOID_GS_EXIT to undo (RBX is
+ * callee-saved, so it survives the body). Clobbers EAX, ECX and EDX. */
+.macro PARANOID_GS_ENTRY
+	movl $1, %ebx
+	movl $MSR_GS_BASE, %ecx
+	rdmsr
+	testl %edx, %edx
+	js 8f
+	xorl %ebx, %ebx
+	swapgs
+8:
+.endm
+
+.macro PARANOID_GS_EXIT
+	testl %ebx, %ebx
+	jnz 9f
+	swapgs
+9:
+.endm
+
 /* Expects orig_ax already pushed above the hardware frame. */
 .macro PUSH_REGS
 	pushq %rdi

@@ -76,20 +76,10 @@ start_commit_\name:
 commit_\name:
 	/* On M. An interrupted entry's push is not replayed: orig_ax again. */
 	movq $-1, PTREGS_ORIG_AX(%rsp)
-	movl $1, %ebx			/* EBX = 0: this entry did SWAPGS */
-	movl $MSR_GS_BASE, %ecx
-	rdmsr
-	testl %edx, %edx
-	js 1f
-	xorl %ebx, %ebx
-	swapgs
-1:
+	PARANOID_GS_ENTRY
 	movq %rsp, %rdi
 	call \body
-	testl %ebx, %ebx
-	jnz 2f
-	swapgs
-2:
+	PARANOID_GS_EXIT
 	POP_REGS
 	addq $8, %rsp			/* orig_ax */
 	iretq

@@ -39,20 +39,10 @@
 	cld
 	pushq $-1			/* orig_ax */
 	PUSH_REGS
-	movl $1, %ebx
-	movl $MSR_GS_BASE, %ecx
-	rdmsr
-	testl %edx, %edx		/* a kernel GS base is negative */
-	js 1f
-	xorl %ebx, %ebx
-	swapgs
-1:
+	PARANOID_GS_ENTRY
 	movq %rsp, %rdi
 	call \body
-	testl %ebx, %ebx
-	jnz 2f
-	swapgs
-2:
+	PARANOID_GS_EXIT
 	POP_REGS
 	addq $8, %rsp			/* orig_ax */
 	iretq

@@ -38,14 +38,7 @@ asm_exc_nmi:
 	cld
 	pushq $-1			/* orig_ax */
 	PUSH_REGS
-	movl $1, %ebx			/* EBX = 0: this entry did SWAPGS */
-	movl $MSR_GS_BASE, %ecx
-	rdmsr
-	testl %edx, %edx		/* a kernel GS base is negative */
-	js 1f
-	xorl %ebx, %ebx
-	swapgs
-1:
+	PARANOID_GS_ENTRY
 	/* What the return from a #BP or #PF taken here does: an IRETQ, to
 	 * the next instruction, on this stack. NMIs are unblocked from now on,
 	 * though the frame above is still in use. */
@@ -60,10 +53,7 @@ asm_exc_nmi:
 nmi_unmasked:
 	movq %rsp, %rdi
 	call exc_nmi
-	testl %ebx, %ebx
-	jnz 2f
-	swapgs
-2:
+	PARANOID_GS_EXIT
 	POP_REGS
 	addq $8, %rsp			/* orig_ax */
 	iretq
