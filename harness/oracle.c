@@ -39,6 +39,15 @@ void oracle_context_init(struct oracle_context *ctx,
 	ctx->body_hi = lay->body_stack[1];
 }
 
+const struct field_diff *verdict_field(const struct verdict *v,
+				       const char *field)
+{
+	for (int i = 0; i < v->ndiffs; i++)
+		if (!strcmp(v->diffs[i].field, field))
+			return &v->diffs[i];
+	return NULL;
+}
+
 /* The lowest address of the kernel's half: a stack below it is the user's. */
 #define KERNEL_HALF 0xffff800000000000ULL
 

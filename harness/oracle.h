@@ -105,4 +105,8 @@ void oracle_judge(const struct oracle_context *ctx, const struct oracle_case *c,
 
 const char *verdict_name(enum verdict_kind kind);
 
+/* The diff of a verdict naming `field` ("nmi.frame.rip"), or NULL. */
+const struct field_diff *verdict_field(const struct verdict *v,
+				       const char *field);
+
 #endif

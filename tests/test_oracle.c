@@ -260,15 +260,6 @@ static const struct verdict *judge(void)
 	return &fx.v;
 }
 
-static const struct field_diff *find_diff(const struct verdict *v,
-					  const char *field)
-{
-	for (int i = 0; i < v->ndiffs; i++)
-		if (!strcmp(v->diffs[i].field, field))
-			return &v->diffs[i];
-	return NULL;
-}
-
 static int count_diffs_prefixed(const struct verdict *v, const char *prefix)
 {
 	int n = 0;
@@ -310,7 +301,7 @@ static void check_has_diff(const struct verdict *v, enum verdict_kind layer,
 			   const char *field, uint64_t expected,
 			   uint64_t observed)
 {
-	const struct field_diff *d = find_diff(v, field);
+	const struct field_diff *d = verdict_field(v, field);
 
 	CHECK(d != NULL);
 	if (!d) {
@@ -707,7 +698,7 @@ static void test_events(void)
 	}
 	v = judge();
 	case_begin();
-	CHECK(find_diff(v, "log.count") == NULL);
+	CHECK(verdict_field(v, "log.count") == NULL);
 	CHECK(v->kind != VERDICT_DOUBLE_HANDLED);
 	case_end("log exactly full, not overflowed", v);
 
@@ -1095,7 +1086,7 @@ static void test_diff_overflow(void)
 	CHECK_EQ_U64(fx.v.dropped_diffs, 11);
 	/* The first diffs are kept, the last dropped. */
 	CHECK_EQ_STR(fx.v.diffs[0].field, "final.rax");
-	CHECK(find_diff(&fx.v, "user_data+0xf8") == NULL);
+	CHECK(verdict_field(&fx.v, "user_data+0xf8") == NULL);
 
 	/* A decisive layer failing after the list is full still decides. */
 	fixture_reset();

@@ -60,6 +60,43 @@ static int sweep(struct vm *vm, const char *dir, const char *name,
 	return rc;
 }
 
+/* sweep() with options o instead of the file's defaults. */
+static int sweep_with(struct vm *vm, const char *dir, const char *name,
+		      const struct sweep_options *o, struct stub_sweep *s)
+{
+	struct sweep_options saved = options;
+	int rc;
+
+	options = *o;
+	rc = sweep(vm, dir, name, s);
+	options = saved;
+	return rc;
+}
+
+static enum db_method db_method_for(struct vm *vm);
+static int sweep_nmi_x_nmi(struct vm *vm, const char *stub,
+			   enum event_kind middle, const char *middle_at,
+			   struct stub_sweep *s);
+
+#define ALL_EVENTS (1u << EVENT_NMI | 1u << EVENT_DB | 1u << EVENT_MC)
+
+/* The defaults narrowed: `depth` levels of `events` each, #DB by the back
+ * end's own method, the first injection at `at` (per level with '>'),
+ * first execution only. */
+static struct sweep_options narrowed(struct vm *vm, int depth, unsigned events,
+				     const char *at)
+{
+	struct sweep_options o = options;
+
+	o.depth = depth;
+	for (int d = 0; d < SCHEDULE_MAX_DEPTH; d++)
+		o.events[d] = events;
+	o.db_method = db_method_for(vm);
+	o.at = at;
+	o.exec = 1;
+	return o;
+}
+
 static int name_in(const char *name, const char *const *set, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -74,16 +111,6 @@ static enum db_method db_method_for(struct vm *vm)
 {
 	return vm_features(vm) & VM_CAN_DB_PAYLOAD ? DB_BY_PAYLOAD
 						   : DB_BY_GUEST_DR;
-}
-
-/* The field of a verdict, or NULL. */
-static const struct field_diff *find_diff(const struct verdict *v,
-					  const char *field)
-{
-	for (int i = 0; i < v->ndiffs; i++)
-		if (!strcmp(v->diffs[i].field, field))
-			return &v->diffs[i];
-	return NULL;
 }
 
 static void test_linux_passes_everywhere(struct vm *vm)
@@ -305,20 +332,16 @@ static void test_hang_is_a_verdict(struct vm *vm)
  * (executions #2 and #3) displace. */
 static void test_undeclared_results_are_kept(struct vm *vm)
 {
-	struct sweep_options saved = options;
+	struct sweep_options o = narrowed(
+		vm, 2, 1u << EVENT_DB, "entry_SYSCALL_64+0x0 > asm_exc_debug");
 	struct stub_sweep s;
 
-	options.depth = 2;
-	options.events[0] = options.events[1] = 1u << EVENT_DB;
-	options.db_method = db_method_for(vm);
-	options.at = "entry_SYSCALL_64+0x0 > asm_exc_debug";
-	options.max_records = 3;
-	if (sweep(vm, IST_TEST_GUEST_DIR, "misdeclared", &s)) {
-		options = saved;
+	o.exec = 0; /* all three system calls */
+	o.max_records = 3;
+	if (sweep_with(vm, IST_TEST_GUEST_DIR, "misdeclared", &o, &s)) {
 		CHECK(!"misdeclared sweeps");
 		return;
 	}
-	options = saved;
 	CHECK_EQ_U64(s.not_as_declared, IST_SYSCALL_COUNT);
 	CHECK(s.counts[1].outside > 3);
 	CHECK_EQ_U64(s.nrecords, 3);
@@ -357,21 +380,16 @@ static void test_naive_ist_mc_reentry(struct vm *vm)
 		"+0x47", "+0x48", "+0x4a", "+0x4c", "+0x4e", "+0x50", "+0x51",
 		"+0x52", "+0x53", "+0x54", "+0x55", "+0x59",
 	};
-	struct sweep_options saved = options;
+	struct sweep_options o = narrowed(vm, 2, 1u << EVENT_MC,
+					  "entry_SYSCALL_64_after_hwframe+0x0");
 	struct stub_sweep s;
 	size_t n = sizeof(clobbered) / sizeof(clobbered[0]);
 	int seen[sizeof(clobbered) / sizeof(clobbered[0])] = {0};
 
-	options.depth = 2;
-	options.events[0] = options.events[1] = 1u << EVENT_MC;
-	options.at = "entry_SYSCALL_64_after_hwframe+0x0";
-	options.exec = 1;
-	if (sweep(vm, IST_GUEST_DIR, "naive-ist", &s)) {
-		options = saved;
+	if (sweep_with(vm, IST_GUEST_DIR, "naive-ist", &o, &s)) {
 		CHECK(!"naive-ist sweeps");
 		return;
 	}
-	options = saved;
 	CHECK_EQ_U64(s.counts[0].schedules, 1);
 	CHECK_EQ_U64(s.counts[0].passed, 1);
 	CHECK_EQ_U64(s.counts[1].arch_shutdown, 24);
@@ -415,21 +433,14 @@ static void test_naive_ist_mc_reentry(struct vm *vm)
  * breaks the assumption Linux declares (reported apart). */
 static void test_linux_depth2_all_events(struct vm *vm)
 {
-	struct sweep_options saved = options;
-	const unsigned all = 1u << EVENT_NMI | 1u << EVENT_DB | 1u << EVENT_MC;
+	struct sweep_options o = narrowed(vm, 2, ALL_EVENTS,
+					  "entry_SYSCALL_64_after_hwframe+0x0");
 	struct stub_sweep s;
 
-	options.depth = 2;
-	options.events[0] = options.events[1] = all;
-	options.db_method = db_method_for(vm);
-	options.at = "entry_SYSCALL_64_after_hwframe+0x0";
-	options.exec = 1;
-	if (sweep(vm, IST_GUEST_DIR, "linux", &s)) {
-		options = saved;
+	if (sweep_with(vm, IST_GUEST_DIR, "linux", &o, &s)) {
 		CHECK(!"linux sweeps at depth 2");
 		return;
 	}
-	options = saved;
 	CHECK_EQ_U64(s.counts[0].schedules, 3);
 	CHECK_EQ_U64(s.counts[0].passed, 3);
 	CHECK(s.counts[1].schedules > 300);
@@ -463,23 +474,17 @@ static void test_linux_depth2_all_events(struct vm *vm)
  * before anything runs: double-handled or hang.) */
 static void test_naive_ist_db_reentry(struct vm *vm)
 {
-	struct sweep_options saved = options;
+	struct sweep_options o = narrowed(vm, 2, 1u << EVENT_DB,
+					  "entry_SYSCALL_64_after_hwframe+0x0");
 	struct stub_sweep s;
 	uint64_t lo, hi;
 
-	options.depth = 2;
-	options.events[0] = options.events[1] = 1u << EVENT_DB;
-	options.db_method = db_method_for(vm);
-	options.at = "entry_SYSCALL_64_after_hwframe+0x0";
-	options.exec = 1;
 	/* Every failure is a loop that never ends: keep the waits short. */
-	options.timeout_ms = 200;
-	if (sweep(vm, IST_GUEST_DIR, "naive-ist", &s)) {
-		options = saved;
+	o.timeout_ms = 200;
+	if (sweep_with(vm, IST_GUEST_DIR, "naive-ist", &o, &s)) {
 		CHECK(!"naive-ist sweeps");
 		return;
 	}
-	options = saved;
 	CHECK(image_parse_addr(&s.img, "asm_exc_debug", &lo) == 0);
 	CHECK(image_parse_addr(&s.img, "asm_exc_debug+0x59", &hi) == 0);
 	CHECK_EQ_U64(s.counts[0].schedules, 1);
@@ -492,7 +497,7 @@ static void test_naive_ist_db_reentry(struct vm *vm)
 	for (size_t i = 0; i < s.nrecords; i++) {
 		const struct sweep_record *r = &s.records[i];
 		const struct field_diff *d =
-			find_diff(&r->verdict, "db.frame_at_ist_top.rip");
+			verdict_field(&r->verdict, "db.frame_at_ist_top.rip");
 
 		CHECK_EQ_U64(r->sched.depth, 2);
 		CHECK(r->reentry);
@@ -517,20 +522,16 @@ static void test_naive_ist_db_reentry(struct vm *vm)
  * after the final IRETQ passes. */
 static void test_nmi_unmask_reentry(struct vm *vm)
 {
-	struct sweep_options saved = options;
+	struct sweep_options o = narrowed(vm, 2, 1u << EVENT_NMI,
+					  "entry_SYSCALL_64_after_hwframe+0x0");
 	struct stub_sweep s;
 	uint64_t gate, unmasked;
 	size_t held = 0;
 
-	options.depth = 2;
-	options.at = "entry_SYSCALL_64_after_hwframe+0x0";
-	options.exec = 1;
-	if (sweep(vm, IST_GUEST_DIR, "nmi-unmask", &s)) {
-		options = saved;
+	if (sweep_with(vm, IST_GUEST_DIR, "nmi-unmask", &o, &s)) {
 		CHECK(!"nmi-unmask sweeps");
 		return;
 	}
-	options = saved;
 	CHECK(image_parse_addr(&s.img, "asm_exc_nmi", &gate) == 0);
 	CHECK(image_parse_addr(&s.img, "nmi_unmasked", &unmasked) == 0);
 	CHECK_EQ_U64(s.counts[0].passed, 1);
@@ -563,15 +564,12 @@ static void test_nmi_unmask_reentry(struct vm *vm)
  * body's frame is the outer's, one slot off. */
 static void test_fixup_tables(struct vm *vm)
 {
-	struct sweep_options saved = options;
+	struct sweep_options o = narrowed(vm, 2, 1u << EVENT_NMI,
+					  "entry_SYSCALL_64_after_hwframe+0x0");
 	struct stub_sweep s;
 	size_t failed = 0;
 
-	options.depth = 2;
-	options.at = "entry_SYSCALL_64_after_hwframe+0x0";
-	options.exec = 1;
-	if (sweep(vm, IST_GUEST_DIR, "fixup-table", &s)) {
-		options = saved;
+	if (sweep_with(vm, IST_GUEST_DIR, "fixup-table", &o, &s)) {
 		CHECK(!"fixup-table sweeps");
 		return;
 	}
@@ -580,12 +578,10 @@ static void test_fixup_tables(struct vm *vm)
 	CHECK_EQ_U64(s.fixup.nmismatches, 0);
 	stub_sweep_free(&s);
 
-	if (sweep(vm, IST_GUEST_DIR, "fixup-table-drifted", &s)) {
-		options = saved;
+	if (sweep_with(vm, IST_GUEST_DIR, "fixup-table-drifted", &o, &s)) {
 		CHECK(!"fixup-table-drifted sweeps");
 		return;
 	}
-	options = saved;
 	CHECK_EQ_U64(s.counts[0].passed, 1);
 	CHECK_EQ_U64(s.counts[1].failed, 3);
 	CHECK_EQ_U64(s.counts[1].harness_errors, 0);
@@ -602,7 +598,7 @@ static void test_fixup_tables(struct vm *vm)
 				   s.fixup.insns[k].table !=
 					   s.fixup.insns[k].derived;
 		CHECK(drifted);
-		CHECK(find_diff(&s.records[i].verdict, "nmi#2.frame.rip") !=
+		CHECK(verdict_field(&s.records[i].verdict, "nmi#2.frame.rip") !=
 		      NULL);
 		failed++;
 	}
@@ -638,7 +634,7 @@ static void test_nmi_no_ist(struct vm *vm)
 	for (size_t i = 0; i < s.nrecords; i++) {
 		const struct sweep_record *r = &s.records[i];
 		const struct field_diff *d =
-			find_diff(&r->verdict, "nmi.rsp (a kernel stack)");
+			verdict_field(&r->verdict, "nmi.rsp (a kernel stack)");
 		char name[200];
 
 		image_format_addr(&s.img, r->sched.step[0].addr, name,
@@ -661,17 +657,11 @@ static void test_nmi_no_ist(struct vm *vm)
  * Linux's prologue, passes everywhere: no IRET lands inside an entry. */
 static void test_atomic_ist(struct vm *vm)
 {
-	struct sweep_options saved = options;
-	const unsigned all = 1u << EVENT_NMI | 1u << EVENT_DB | 1u << EVENT_MC;
+	struct sweep_options o = narrowed(vm, 2, ALL_EVENTS,
+					  "entry_SYSCALL_64_after_hwframe+0x0");
 	struct stub_sweep s;
 
-	options.depth = 2;
-	options.events[0] = options.events[1] = all;
-	options.db_method = db_method_for(vm);
-	options.at = "entry_SYSCALL_64_after_hwframe+0x0";
-	options.exec = 1;
-	if (sweep(vm, IST_GUEST_DIR, "atomic-ist", &s)) {
-		options = saved;
+	if (sweep_with(vm, IST_GUEST_DIR, "atomic-ist", &o, &s)) {
 		CHECK(!"atomic-ist sweeps at depth 2");
 		return;
 	}
@@ -691,16 +681,11 @@ static void test_atomic_ist(struct vm *vm)
 		CHECK(s.records[i].assumption != NULL);
 	stub_sweep_free(&s);
 
-	options.depth = 3;
-	options.events[0] = options.events[2] = 1u << EVENT_NMI;
-	options.events[1] = 1u << EVENT_MC;
-	options.at = "entry_SYSCALL_64_after_hwframe+0x0 > asm_exc_nmi+0x1";
-	if (sweep(vm, IST_GUEST_DIR, "atomic-ist", &s)) {
-		options = saved;
+	if (sweep_nmi_x_nmi(vm, "atomic-ist", EVENT_MC, "asm_exc_nmi+0x1",
+			    &s)) {
 		CHECK(!"atomic-ist sweeps at depth 3");
 		return;
 	}
-	options = saved;
 	CHECK_EQ_U64(s.counts[1].passed, 1);
 	CHECK(s.counts[2].schedules > 30);
 	CHECK_EQ_U64(s.counts[2].passed, s.counts[2].schedules);
@@ -715,23 +700,16 @@ static int sweep_nmi_x_nmi(struct vm *vm, const char *stub,
 			   enum event_kind middle, const char *middle_at,
 			   struct stub_sweep *s)
 {
-	struct sweep_options saved = options;
 	char at[160];
-	int rc;
+	struct sweep_options o;
 
 	snprintf(at, sizeof(at), "entry_SYSCALL_64_after_hwframe+0x0 > %s",
 		 middle_at);
-	options.depth = 3;
-	options.events[0] = options.events[2] = 1u << EVENT_NMI;
-	options.events[1] = 1u << middle;
-	options.db_method = db_method_for(vm);
-	options.at = at;
-	options.exec = 1;
+	o = narrowed(vm, 3, 1u << EVENT_NMI, at);
+	o.events[1] = 1u << middle;
 	/* A rewound handler may loop without end: keep the waits short. */
-	options.timeout_ms = 200;
-	rc = sweep(vm, IST_GUEST_DIR, stub, s);
-	options = saved;
-	return rc;
+	o.timeout_ms = 200;
+	return sweep_with(vm, IST_GUEST_DIR, stub, &o, s);
 }
 
 /* naive-ist: the #MC's (or #DB's) IRETQ unblocks NMIs inside the NMI
@@ -760,7 +738,7 @@ static void test_naive_ist_nmi_x_nmi(struct vm *vm, enum event_kind middle)
 		CHECK(r->reentry);
 		CHECK_EQ_U64(r->sched.step[2].delivered_addr, landed);
 		CHECK_EQ_U64(r->verdict.kind, VERDICT_DOUBLE_HANDLED);
-		CHECK(find_diff(&r->verdict, "nmi.frame.rip") != NULL);
+		CHECK(verdict_field(&r->verdict, "nmi.frame.rip") != NULL);
 	}
 	stub_sweep_free(&s);
 }
