@@ -649,6 +649,28 @@ static void test_mc_shutdown(struct probe *p)
 /* Fact 6: the payload of an injected #DB is what the handler reads in DR6.
  * BS is forced here where the model says single-step cannot happen (TF=0):
  * the fact is the payload path, which the #DB injector relies on. */
+/* Raises inj at probe_plain and runs to the end. Checks the run logged
+ * one #DB body, framed at probe_plain, and points *db at it (or NULL).
+ * -1 (reported) when the back end refused. */
+static int db_at_plain(struct probe *p, const struct injection *inj,
+		       const char *fact, const struct ist_log_entry **db)
+{
+	*db = NULL;
+	if (restore_plain(p) || inject(p, inj, &p->plain.state) ||
+	    run_to_end(p)) {
+		report_error(fact, "the back end refused the #DB or the run");
+		return -1;
+	}
+	CHECK_EQ_U64(p->obs.end, RUN_DONE);
+	CHECK_EQ_U64(bodies(&p->obs.log, IST_VEC_DB), 1);
+	*db = body(&p->obs.log, IST_VEC_DB, 0);
+	CHECK(*db != NULL);
+	if (*db)
+		CHECK_EQ_STR(where(p, (*db)->regs.rip),
+			     where(p, p->plain_addr));
+	return 0;
+}
+
 static void test_db_payload(struct probe *p, enum db_cause cause, uint64_t bit,
 			    const char *name, enum model_outcome model)
 {
@@ -667,19 +689,10 @@ static void test_db_payload(struct probe *p, enum db_cause cause, uint64_t bit,
 	inj.db_breakpoint = 1; /* DR1: B1 */
 	CHECK_EQ_STR(model_outcome_name(predict(&p->plain.state, &inj)),
 		     model_outcome_name(model));
-	if (restore_plain(p) || inject(p, &inj, &p->plain.state) ||
-	    run_to_end(p)) {
-		report_error(fact, "the back end refused the #DB or the run");
+	if (db_at_plain(p, &inj, fact, &db))
 		return;
-	}
-	CHECK_EQ_U64(p->obs.end, RUN_DONE);
-	CHECK_EQ_U64(bodies(&p->obs.log, IST_VEC_DB), 1);
-	db = body(&p->obs.log, IST_VEC_DB, 0);
-	CHECK(db != NULL);
-	if (db) {
+	if (db)
 		CHECK_EQ_U64(db->aux[0] & DR6_TRAPS, bit);
-		CHECK_EQ_STR(where(p, db->regs.rip), where(p, p->plain_addr));
-	}
 	report(before, "%s: DR6=0x%llx in the body (model: %s)", fact,
 	       db ? (unsigned long long)db->aux[0] : 0ULL,
 	       model_outcome_name(model));
@@ -699,20 +712,12 @@ static void test_db_guest_breakpoint(struct probe *p)
 	inj.db_method = DB_BY_GUEST_DR;
 	inj.db_breakpoint = 1;
 	CHECK_EQ_U64(predict(&p->plain.state, &inj), MODEL_DELIVER);
-	if (restore_plain(p) || inject(p, &inj, &p->plain.state) ||
-	    run_to_end(p)) {
-		report_error(fact, "the back end refused DR1 or the run");
+	if (db_at_plain(p, &inj, fact, &db))
 		return;
-	}
-	CHECK_EQ_U64(p->obs.end, RUN_DONE);
-	CHECK_EQ_U64(bodies(&p->obs.log, IST_VEC_DB), 1);
-	db = body(&p->obs.log, IST_VEC_DB, 0);
-	CHECK(db != NULL);
 	if (db) {
 		CHECK_EQ_U64(db->aux[0] & DR6_TRAPS, DR6_B1);
 		/* aux[1]: DR7 as the body found it, L1 set. */
 		CHECK_EQ_U64(db->aux[1] & 0xff, 1ULL << 2);
-		CHECK_EQ_STR(where(p, db->regs.rip), where(p, p->plain_addr));
 	}
 	report(before, "%s: DR6=0x%llx, frame at %s (model: delivered)", fact,
 	       db ? (unsigned long long)db->aux[0] : 0ULL,
