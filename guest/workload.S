@@ -83,6 +83,9 @@ workload_done:
 
 	.section .user.data, "aw"
 	.balign 16
+	/* Every MOV SS of the workload reads this: a data breakpoint on it
+	 * is the CVE-2018-8897 sequence (tests/test_model.c). */
+	.globl user_ss_value
 user_ss_value:
 	.quad IST_SEL_USER_SS
 	.globl workload_store_slot

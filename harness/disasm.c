@@ -237,6 +237,20 @@ static int fill_target(const cs_x86 *x86, struct insn_operand *t)
 	}
 }
 
+/* MOV SS, m16: operand 0 is SS, operand 1 the memory it loads. */
+static void note_ss_source(const cs_insn *ci, struct insn *insn)
+{
+	const cs_x86 *x86 = &ci->detail->x86;
+
+	if (ci->id != X86_INS_MOV || x86->op_count != 2 ||
+	    x86->operands[0].type != X86_OP_REG ||
+	    x86->operands[0].reg != X86_REG_SS ||
+	    x86->operands[1].type != X86_OP_MEM)
+		return;
+	if (target_from_mem(&x86->operands[1].mem, &insn->ss_source))
+		insn->ss_source.kind = OPND_NONE;
+}
+
 static void note_segments(const cs_x86 *x86, struct insn *insn)
 {
 	int i;
@@ -296,6 +310,7 @@ int insn_decode(const uint8_t *code, size_t code_len, uint64_t addr,
 	insn->addr = addr;
 	insn->target.kind = OPND_NONE;
 	insn->target.base = insn->target.index = insn->target.reg = -1;
+	insn->ss_source = insn->target;
 	if (!code || !code_len || !capstone_ready())
 		return decode_failed(insn);
 	if (!cs_disasm_iter(cs_handle, &code, &code_len, &at, cs_scratch) ||
@@ -307,6 +322,7 @@ int insn_decode(const uint8_t *code, size_t code_len, uint64_t addr,
 	memcpy(insn->bytes, cs_scratch->bytes, insn->len);
 	format_text(cs_scratch, insn);
 	note_segments(x86, insn);
+	note_ss_source(cs_scratch, insn);
 	insn->flow = classify(cs_scratch->id);
 	/* A target that cannot be evaluated cannot be followed. */
 	if (has_flow_target(insn->flow) && fill_target(x86, &insn->target))
@@ -409,10 +425,10 @@ static uint64_t operand_reg(const struct insn *insn,
 }
 
 static uint64_t effective_address(const struct insn *insn,
+				  const struct insn_operand *t,
 				  const struct kvm_regs *regs, uint64_t gs_base,
 				  uint64_t fs_base)
 {
-	const struct insn_operand *t = &insn->target;
 	uint64_t ea = (uint64_t)t->disp;
 
 	if (t->base >= 0)
@@ -422,7 +438,8 @@ static uint64_t effective_address(const struct insn *insn,
 	if (scan_prefixes(insn).addr32)
 		ea &= 0xffffffff;
 	/* Only the operand's own segment override can carry a base in
-	 * 64-bit mode, and a branch has a single memory operand. */
+	 * 64-bit mode, and a branch or a MOV SS has a single memory operand.
+	 */
 	if (insn->seg_gs)
 		ea += gs_base;
 	else if (insn->seg_fs)
@@ -462,9 +479,10 @@ static int branch_target(const struct insn *insn, const struct kvm_regs *regs,
 	case OPND_MEM:
 		if (!is_address_reg(t->base) || !is_address_reg(t->index))
 			return -1;
-		return read_le(read, ctx,
-			       effective_address(insn, regs, gs_base, fs_base),
-			       8, target);
+		return read_le(
+			read, ctx,
+			effective_address(insn, t, regs, gs_base, fs_base), 8,
+			target);
 	default:
 		return -1;
 	}
@@ -529,6 +547,18 @@ int insn_successors(const struct insn *insn, const struct kvm_regs *regs,
 	default:
 		return 0;
 	}
+}
+
+int insn_ss_source(const struct insn *insn, const struct kvm_regs *regs,
+		   uint64_t gs_base, uint64_t fs_base, uint64_t *addr)
+{
+	const struct insn_operand *t = &insn->ss_source;
+
+	if (t->kind != OPND_MEM || !is_address_reg(t->base) ||
+	    !is_address_reg(t->index))
+		return -1;
+	*addr = effective_address(insn, t, regs, gs_base, fs_base);
+	return 0;
 }
 
 int insn_reaches(const struct insn *insn, const struct kvm_regs *regs,

@@ -56,6 +56,10 @@ struct insn {
 	 * prefix on a memory operand). The stepper needs GS base to evaluate
 	 * such an operand. */
 	int seg_gs, seg_fs;
+	/* MOV SS from memory: the operand it loads SS from (OPND_MEM), the
+	 * access a data breakpoint can watch (CVE-2018-8897); else OPND_NONE.
+	 */
+	struct insn_operand ss_source;
 };
 
 /* Reads len bytes of guest memory at guest virtual address va; -1 if
@@ -76,6 +80,12 @@ int insn_decode(const uint8_t *code, size_t code_len, uint64_t addr,
 int insn_successors(const struct insn *insn, const struct kvm_regs *regs,
 		    uint64_t gs_base, uint64_t fs_base, mem_reader read,
 		    void *ctx, uint64_t out[2]);
+
+/* For a MOV SS from memory: the address it reads, given the register file
+ * at the boundary before it and the GS/FS bases. Returns -1 for any other
+ * instruction. */
+int insn_ss_source(const struct insn *insn, const struct kvm_regs *regs,
+		   uint64_t gs_base, uint64_t fs_base, uint64_t *addr);
 
 /* Cross-check of the decode: 1 when reached is one of insn's successors (or
  * insn is FLOW_SYSCALL/FLOW_STOP, which the decode cannot judge), else 0. */

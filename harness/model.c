@@ -68,8 +68,23 @@ static enum model_outcome decide_db(const struct vcpu_state *st,
 		       "TF=1";
 		return MODEL_DELIVER;
 	case DB_DATA_BREAKPOINT:
-		*why = "data breakpoints are not modelled yet";
-		return MODEL_IMPOSSIBLE;
+		/* Only MOV SS loads are modelled: elsewhere a data
+		 * breakpoint's trap is the same #DB (frame, DR6 bit) as an
+		 * instruction breakpoint at the next boundary. */
+		if (!inj->db_watch_from) {
+			*why = "no MOV SS before this boundary read memory a "
+			       "data breakpoint could watch";
+			return MODEL_IMPOSSIBLE;
+		}
+		if (!inj->db_watch_held &&
+		    (st->events.interrupt.shadow & KVM_X86_SHADOW_INT_MOV_SS)) {
+			*why = "the MOV SS shadow holds the data breakpoint's "
+			       "trap past the next instruction";
+			return MODEL_DEFER;
+		}
+		*why = "data breakpoint trap on the MOV SS operand, held past "
+		       "the instruction in its shadow";
+		return MODEL_DELIVER;
 	}
 	*why = "unknown #DB cause";
 	return MODEL_IMPOSSIBLE;

@@ -36,6 +36,12 @@ struct injection {
 	enum db_cause db_cause;
 	enum db_method db_method;
 	int db_breakpoint; /* which of DR0-3 (B0-B3 in DR6) */
+	/* DB_DATA_BREAKPOINT: the MOV SS whose operand the breakpoint
+	 * watches (its address, and the address it reads), and whether the
+	 * MOV SS shadow has already held the trap past the instruction after
+	 * it (held). */
+	uint64_t db_watch_from, db_watch_addr;
+	int db_watch_held;
 	/* #MC: bank 0 and MCG_STATUS as the schedule chose them */
 	uint64_t mc_status, mc_addr, mc_misc, mcg_status;
 };

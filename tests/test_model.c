@@ -26,6 +26,10 @@
  *        in DR6.
  *     7. #MC is not blocked by NMI blocking (DELIVER inside the NMI
  *        handler), and its IRET unblocks NMIs.
+ *     8. A data breakpoint on the workload's MOV SS operand traps after
+ *        the SYSCALL in the MOV SS shadow, on the entry's first
+ *        instruction at CPL0 (CVE-2018-8897; hardware KVM only: kvm_pvm
+ *        never fires data breakpoints, QEMU raises the trap too early).
  *
  *     Where shared/reference/kvm-here.md says the software back end differs
  *     from hardware (kvm_pvm delivers deferred NMIs late: at its next VM
@@ -36,7 +40,8 @@
  * Needs /dev/kvm for (b): without a usable one it says why and exits 77
  * (skipped), after (a) has run. "test_model qemu" checks the same facts
  * against QEMU (TCG), with a SKIP line where QEMU differs from hardware
- * (an NMI inside a shadow) or cannot do what a check needs (a #DB
+ * (an NMI inside a shadow, a data breakpoint's trap before the shadowed
+ * instruction) or cannot do what a check needs (a #DB
  * payload).
  */
 #include <stdarg.h>
@@ -112,6 +117,8 @@ struct model_case {
 	uint64_t mcg_status;
 	int no_cr4_mce;
 	int corrected; /* #MC: MC0_STATUS without UC */
+	int watch;     /* #DB data breakpoint: 1 a MOV SS read the watched
+			  operand, 2 and its shadow held the trap */
 	enum model_outcome want;
 };
 
@@ -179,6 +186,20 @@ static const struct model_case model_cases[] = {
 	 .want = MODEL_IMPOSSIBLE},
 	{"#DB single-step with TF=1 is delivered", EVENT_DB, DB_SINGLE_STEP,
 	 .rflags = RFLAGS_TF, .want = MODEL_DELIVER},
+
+	/* #DB data breakpoint on a MOV SS operand: a trap after the MOV SS,
+	 * held by its shadow past the next instruction (CVE-2018-8897); RF
+	 * does not suppress it. */
+	{"#DB data breakpoint with no MOV SS access cannot happen", EVENT_DB,
+	 DB_DATA_BREAKPOINT, .want = MODEL_IMPOSSIBLE},
+	{"#DB data breakpoint right after its MOV SS is deferred", EVENT_DB,
+	 DB_DATA_BREAKPOINT, .shadow = KVM_X86_SHADOW_INT_MOV_SS, .watch = 1,
+	 .want = MODEL_DEFER},
+	{"#DB data breakpoint held past the shadow is delivered", EVENT_DB,
+	 DB_DATA_BREAKPOINT, .watch = 2, .want = MODEL_DELIVER},
+	{"#DB data breakpoint held past the shadow, RF=1, is delivered",
+	 EVENT_DB, DB_DATA_BREAKPOINT, .rflags = RFLAGS_RF, .watch = 2,
+	 .want = MODEL_DELIVER},
 };
 
 static void build_case(const struct model_case *mc, struct vcpu_state *st,
@@ -193,6 +214,11 @@ static void build_case(const struct model_case *mc, struct vcpu_state *st,
 	st->mcg_status = mc->mcg_status;
 	injection_default(inj, mc->kind);
 	inj->db_cause = mc->cause;
+	if (mc->watch) {
+		inj->db_watch_from = 0x401000; /* any MOV SS */
+		inj->db_watch_addr = 0x402000;
+		inj->db_watch_held = mc->watch == 2;
+	}
 	if (mc->corrected)
 		inj->mc_status &= ~MCI_STATUS_UC;
 }
@@ -789,6 +815,62 @@ static void test_mc_inside_nmi(struct probe *p)
 	       fact_iret, where(p, in_nmi));
 }
 
+/* Fact 8 (CVE-2018-8897): a data breakpoint on the operand of the
+ * workload's MOV SS traps after the MOV SS, the trap is held past the
+ * SYSCALL in its shadow, and the #DB lands on the first instruction of the
+ * SYSCALL entry, at CPL0, B1 in DR6. Data breakpoints never fire on kvm_pvm
+ * (shared/reference/kvm-here.md); QEMU's TCG raises the trap right after
+ * the MOV SS, before the SYSCALL (seen here, 2026-12-01): both differ from
+ * hardware, so the harness raises this #DB where the model says it lands
+ * (injectors/db.c). */
+static void test_db_data_breakpoint_after_mov_ss(struct probe *p)
+{
+	const char *fact = "data breakpoint on the MOV SS operand lands "
+			   "after the SYSCALL";
+	struct kvm_debugregs dr = {0};
+	const struct ist_log_entry *db;
+	int before = check_failures;
+	uint64_t operand = sym(p, "user_ss_value");
+	uint64_t lstar = sym(p, "entry_SYSCALL_64");
+
+	if (!p->qemu && !strcmp(vm_backend(p->vm), "kvm_pvm")) {
+		report_skip(fact, "data breakpoints never fire on kvm_pvm");
+		return;
+	}
+	/* DR1: read/write (RW=11), 8 bytes (LEN=10), L1. */
+	dr.db[1] = operand;
+	dr.dr6 = IST_DR6_RESERVED;
+	dr.dr7 = 0x400 | (1ULL << 2) | (3ULL << 20) | (2ULL << 22);
+	if (restore_plain(p) || vm_set_guest_debugregs(p->vm, &dr) ||
+	    run_to_end(p)) {
+		report_error(fact,
+			     "the back end refused the watchpoint or run");
+		return;
+	}
+	db = body(&p->obs.log, IST_VEC_DB, 0);
+	if (p->qemu && db && (db->regs.cs & 3) == 3) {
+		char why[200];
+
+		snprintf(why, sizeof(why),
+			 "QEMU raises it at CPL3 before the shadowed "
+			 "instruction (frame at %s), not past it",
+			 where(p, db->regs.rip));
+		report_skip(fact, why);
+		return;
+	}
+	CHECK_EQ_U64(p->obs.end, RUN_DONE);
+	CHECK(db != NULL);
+	if (db) {
+		CHECK_EQ_STR(where(p, db->regs.rip), where(p, lstar));
+		CHECK_EQ_U64(db->regs.cs & 3, 0);
+		CHECK_EQ_U64(db->aux[0] & DR6_TRAPS, DR6_B1);
+	}
+	report(before, "%s: #DB frame at %s, CS=0x%llx, DR6=0x%llx", fact,
+	       db ? where(p, db->regs.rip) : "-",
+	       db ? (unsigned long long)db->regs.cs : 0ULL,
+	       db ? (unsigned long long)db->aux[0] : 0ULL);
+}
+
 static int probe_open(struct probe *p, struct vm *vm)
 {
 	char err[400];
@@ -850,6 +932,7 @@ static void test_against_machine(struct vm *vm)
 	test_db_payload(&p, DB_INSN_BREAKPOINT, DR6_B1, "B1", MODEL_DELIVER);
 	test_db_payload(&p, DB_SINGLE_STEP, DR6_BS, "BS", MODEL_IMPOSSIBLE);
 	test_db_guest_breakpoint(&p);
+	test_db_data_breakpoint_after_mov_ss(&p);
 	test_mc_inside_nmi(&p);
 	probe_close(&p);
 }
