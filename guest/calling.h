@@ -129,6 +129,24 @@ ist_gate_\name:
 9:
 .endm
 
+/* CS_GS_ENTRY body: the ordinary exception entry of the time, SWAPGS
+ * decided by the interrupted CS (user CS: SWAPGS in and out), around a
+ * call to body(pt_regs). Wrong wherever the CPU is at CPL0 on the user's
+ * GS: cs-swapgs (NMI) and movss-db (#DB) show it. */
+.macro CS_GS_ENTRY body
+	cld
+	testb $3, 8(%rsp)		/* the interrupted CS */
+	jz 6f
+	swapgs
+6:
+	CALL_BODY \body
+	testb $3, 8(%rsp)
+	jz 7f
+	swapgs
+7:
+	iretq
+.endm
+
 /* Expects orig_ax already pushed above the hardware frame. */
 .macro PUSH_REGS
 	pushq %rdi

@@ -103,6 +103,11 @@
 #define IST_EVENT_NMI 0x1
 #define IST_EVENT_DB  0x2
 #define IST_EVENT_MC  0x4
+/* ASSUME only: a #DB from an instruction breakpoint, not every #DB. A
+ * kernel that never puts one on its entry text (Linux refuses hardware
+ * breakpoints and kprobes there) still meets data breakpoints, which a
+ * user can set on its own memory. */
+#define IST_EVENT_DB_INSN 0x8
 /* Frame rules a stub declares (RULES): how its design answers a nested
  * event, when that differs from "each body sees where its event struck".
  * NMI_REPEAT: Linux's nested NMI runs no body; the outer NMI runs its body

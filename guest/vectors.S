@@ -42,7 +42,10 @@ vector_entries:
 	.quad vector_\n
 	.endr
 
-/* A stub that has no #DB or #MC entry of its own gets these. */
+/* A stub that has no NMI, #DB or #MC entry of its own gets these (HANDLES
+ * keeps the sweep from injecting those events). */
+	.weak asm_exc_nmi
+	.set asm_exc_nmi, vector_2
 	.weak asm_exc_debug
 	.set asm_exc_debug, vector_1
 	.weak asm_exc_machine_check

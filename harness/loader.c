@@ -449,16 +449,19 @@ static struct guest_symbol symbol_from_elf(const Elf64_Sym *sym,
 
 /* Lower ranks name a shared address first: the global function is what the
  * rest of the code calls; a local label inside it is an implementation
- * detail. */
+ * detail; a linker's section marker (__user_rw_start) names a region, not
+ * what lies at its start. */
 static int symbol_rank(const struct guest_symbol *s)
 {
+	int marker = strncmp(s->name, "__", 2) == 0;
+
 	if (s->is_func && s->is_global)
 		return 0;
 	if (s->is_func)
 		return 1;
 	if (s->is_global)
-		return 2;
-	return 3;
+		return marker ? 3 : 2;
+	return marker ? 5 : 4;
 }
 
 static int compare_symbols(const void *pa, const void *pb)

@@ -57,7 +57,9 @@ void image_free(struct guest_image *img);
 
 /* The symbol a boundary is named after: the nearest symbol at or below addr.
  * Among several at the same address a global function wins, then any
- * function, then a global, then the first by name. A symbol with a size
+ * function, then a global, then the first by name; a name starting "__" (a
+ * linker's section marker) comes last among globals and among locals. A
+ * symbol with a size
  * only covers [addr, addr+size); past its end the next lower symbol that
  * still covers addr is used, and NULL if none does. */
 const struct guest_symbol *image_symbol_at(const struct guest_image *img,

@@ -51,6 +51,26 @@ static const char *record_tag(const struct sweep_record *r)
 	return r->as_declared ? "FAIL " : "FAIL!";
 }
 
+/* Where a data breakpoint's #DB comes from: the MOV SS (disassembled from
+ * the image) whose operand it watches. */
+static void report_watch(FILE *f, const struct stub_sweep *s,
+			 const struct injection *inj)
+{
+	char on[160], by[160];
+	uint8_t code[16];
+	struct insn mov;
+
+	if (image_read(&s->img, inj->db_watch_from, code, sizeof(code)) ||
+	    insn_decode(code, sizeof(code), inj->db_watch_from, &mov))
+		snprintf(mov.text, sizeof(mov.text), "MOV SS");
+	fprintf(f,
+		"           the trap of a data breakpoint on %s, read by %s  "
+		"%s, held past the instruction in its shadow\n",
+		image_format_addr(&s->img, inj->db_watch_addr, on, sizeof(on)),
+		image_format_addr(&s->img, inj->db_watch_from, by, sizeof(by)),
+		mov.text);
+}
+
 static void report_steps(FILE *f, const struct stub_sweep *s,
 			 const struct schedule *sc)
 {
@@ -70,6 +90,9 @@ static void report_steps(FILE *f, const struct stub_sweep *s,
 				model_outcome_name(st->outcome), where);
 		}
 		fprintf(f, "\n");
+		if (st->inj.kind == EVENT_DB &&
+		    st->inj.db_cause == DB_DATA_BREAKPOINT)
+			report_watch(f, s, &st->inj);
 	}
 }
 

@@ -154,6 +154,10 @@ struct recorder {
 	struct trace_stop stop;
 	size_t max;
 	unsigned *execs;
+	/* A MOV SS from memory stepped over, and how many boundaries ago:
+	 * its trap lands on the second boundary after it. */
+	struct ss_watch ss_pending;
+	int ss_age;
 	char *err;
 	size_t errlen;
 };
@@ -190,6 +194,71 @@ static struct boundary *record_boundary(struct recorder *r,
 	b->exec = ++r->execs[b->addr - r->lay->entry_text_start];
 	insn_decode(code, sizeof(code), b->addr, &b->insn);
 	return b;
+}
+
+/* The instruction that ends right at `end` in the image, decoded linearly
+ * from the start of the symbol that holds it (code that is only code, as
+ * the workload is). -1 when the decode does not land on `end`. */
+static int insn_before(const struct guest_image *img, uint64_t end,
+		       struct insn *out)
+{
+	const struct guest_symbol *sym = image_symbol_at(img, end - 1);
+	uint64_t at = sym ? sym->addr : end;
+
+	while (at < end) {
+		uint8_t code[16];
+		size_t n = end - at < sizeof(code) ? end - at : sizeof(code);
+
+		if (image_read(img, at, code, n) ||
+		    insn_decode(code, n, at, out) || out->len == 0)
+			return -1;
+		at += out->len;
+	}
+	return at == end && sym ? 0 : -1;
+}
+
+/* The SYSCALL entry reached from ring 3: was the SYSCALL (at RCX - 2) in
+ * the shadow of a MOV SS from memory? Its operand comes from the user's
+ * registers, still live here but for RCX and R11, which SYSCALL took. */
+static struct ss_watch ss_watch_across_syscall(const struct recorder *r,
+					       const struct vcpu_state *st)
+{
+	struct ss_watch w = {0, 0};
+	const struct insn_operand *o;
+	uint8_t op[2];
+	struct insn mov;
+
+	if (st->regs.rip != r->lay->entry_syscall || st->regs.rcx < 2 ||
+	    image_read(r->img, st->regs.rcx - 2, op, 2) || op[0] != 0x0f ||
+	    op[1] != 0x05 || insn_before(r->img, st->regs.rcx - 2, &mov))
+		return w;
+	o = &mov.ss_source;
+	if (o->base == 2 || o->base == 11 || o->index == 2 || o->index == 11 ||
+	    insn_ss_source(&mov, &st->regs, st->sregs.gs.base,
+			   st->sregs.fs.base, &w.addr))
+		return (struct ss_watch){0, 0};
+	w.from = mov.addr;
+	return w;
+}
+
+/* Keeps count of a MOV SS from memory stepped over inside entry text, and
+ * names it on the boundary its held trap lands on. A run outside entry
+ * text in between loses it: the trap landed out there. */
+static void note_ss_watch(struct recorder *r, struct boundary *b,
+			  const struct vcpu_state *st, int stepped)
+{
+	if (!stepped) {
+		r->ss_age = 0;
+		b->ss_watch = ss_watch_across_syscall(r, st);
+	} else if (r->ss_age && ++r->ss_age == 3) {
+		b->ss_watch = r->ss_pending;
+		r->ss_age = 0;
+	}
+	if (insn_ss_source(&b->insn, &st->regs, st->sregs.gs.base,
+			   st->sregs.fs.base, &r->ss_pending.addr) == 0) {
+		r->ss_pending.from = b->addr;
+		r->ss_age = 1;
+	}
 }
 
 static int is_entry_point(const struct guest_layout *lay, uint64_t rip)
@@ -281,6 +350,7 @@ static enum trace_end record(struct recorder *r, unsigned timeout_ms)
 		last = record_boundary(r, &st);
 		if (!last)
 			return error(r, NULL, "cannot record a boundary");
+		note_ss_watch(r, last, &st, stepping);
 		last_st = st;
 		if (r->stop.active && ((st.regs.rip == r->stop.rip &&
 					st.regs.rsp == r->stop.rsp) ||

@@ -19,11 +19,20 @@
 #include "observe.h"
 #include "snapshot.h"
 
+/* A MOV SS from memory (at `from`, reading `addr`) whose data breakpoint
+ * trap, held by the MOV SS shadow past the instruction after it, lands at
+ * a boundary: the SYSCALL entry after the workload's MOV SS; SYSCALL is the
+ * CVE-2018-8897 case. from == 0: none lands there. */
+struct ss_watch {
+	uint64_t from, addr;
+};
+
 struct boundary {
 	uint64_t addr;
 	unsigned exec; /* 1 for the first time the trace reaches addr */
 	struct insn insn;
 	struct snapshot snap;
+	struct ss_watch ss_watch;
 };
 
 struct trace {

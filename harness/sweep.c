@@ -161,9 +161,15 @@ static const struct ist_assume *assumption_broken(const struct stub_sweep *s,
 						  const struct schedule *sc)
 {
 	for (int k = 0; k < sc->depth; k++) {
-		const struct ist_assume *a = guest_assumption_broken(
-			&s->lay, 1ULL << sc->step[k].inj.kind,
-			sc->step[k].delivered_addr);
+		const struct injection *inj = &sc->step[k].inj;
+		uint64_t event = 1ULL << inj->kind;
+		const struct ist_assume *a;
+
+		if (inj->kind == EVENT_DB &&
+		    inj->db_cause == DB_INSN_BREAKPOINT)
+			event |= IST_EVENT_DB_INSN;
+		a = guest_assumption_broken(&s->lay, event,
+					    sc->step[k].delivered_addr);
 		if (a)
 			return a;
 	}
@@ -371,9 +377,12 @@ static uint64_t parked_at(const struct stub_sweep *s, const struct trace *t,
 	return label;
 }
 
-/* One schedule: the path so far plus (event at t->b[i]). */
+/* One schedule: the path so far plus (event at t->b[i]). A #DB is an
+ * instruction breakpoint there, or with `watch` a data breakpoint on the
+ * operand of the MOV SS whose held trap lands there. */
 static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
-			 int level, struct path *p, enum event_kind kind)
+			 int level, struct path *p, enum event_kind kind,
+			 const struct ss_watch *watch)
 {
 	const struct injector *injector = injector_for(kind);
 	struct schedule_step *st = &p->sched.step[level];
@@ -390,6 +399,12 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	memset(st, 0, sizeof(*st));
 	injection_default(&st->inj, kind);
 	st->inj.db_method = w->opt->db_method;
+	if (watch) {
+		st->inj.db_cause = DB_DATA_BREAKPOINT;
+		st->inj.db_watch_from = watch->from;
+		st->inj.db_watch_addr = watch->addr;
+		st->inj.db_watch_held = 1;
+	}
 	st->addr = t->b[i].addr;
 	st->exec = t->b[i].exec;
 	snprintf(st->insn, sizeof(st->insn), "%s", t->b[i].insn.text);
@@ -451,7 +466,10 @@ static void sweep_trace(struct sweeper *w, const struct trace *t, int level,
 			continue;
 		for (int k = 0; k < EVENT_KIND_COUNT; k++)
 			if (events & (1u << k))
-				try_schedule(w, t, i, level, p, k);
+				try_schedule(w, t, i, level, p, k, NULL);
+		if ((events & (1u << EVENT_DB)) && t->b[i].ss_watch.from)
+			try_schedule(w, t, i, level, p, EVENT_DB,
+				     &t->b[i].ss_watch);
 	}
 }
 

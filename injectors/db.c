@@ -34,11 +34,19 @@ static int arm_guest_breakpoint(struct vm *vm, const struct injection *inj,
 	return vm_set_guest_debugregs(vm, &dr);
 }
 
+/* A data breakpoint's #DB is made where the model says its trap lands
+ * (`at`: past the instruction in the MOV SS shadow), by payload or by an
+ * execute breakpoint there: the same frame, the same Bn in DR6. Neither
+ * back end here raises the real one right: kvm_pvm never fires data
+ * breakpoints, QEMU raises the trap before the shadowed instruction
+ * (tests/test_model.c, fact 8). Only the DR7 the body reads tells the
+ * two apart. */
 static int inject_db(struct vm *vm, const struct injection *inj,
 		     const struct vcpu_state *at)
 {
 	if (inj->db_method == DB_BY_GUEST_DR &&
-	    inj->db_cause == DB_INSN_BREAKPOINT)
+	    (inj->db_cause == DB_INSN_BREAKPOINT ||
+	     inj->db_cause == DB_DATA_BREAKPOINT))
 		return arm_guest_breakpoint(vm, inj, at->regs.rip);
 	return vm_pend_debug_exception(vm, dr6_for(inj));
 }

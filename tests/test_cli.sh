@@ -34,7 +34,7 @@ check "--help" 0 "exit codes" 0 -- "$bin" --help
 check "unknown command" 2 "unknown command 'frobnicate'" 1 -- "$bin" frobnicate
 check "unknown option" 2 "see ist-torture --help" 0 -- "$bin" sweep --frobnicate
 check "stray argument" 2 "unexpected argument 'extra'" 1 -- "$bin" sweep extra
-check "unknown stub" 2 "unknown stub 'nosuch'; known stubs: .*cs-swapgs, .*linux, naive-ist" 1 -- "$bin" sweep --stub nosuch
+check "unknown stub" 2 "unknown stub 'nosuch'; known stubs: .*cs-swapgs, .*linux, .*naive-ist" 1 -- "$bin" sweep --stub nosuch
 check "unknown event" 2 "unknown event kind 'bogus'; known: nmi" 1 -- "$bin" sweep --events bogus
 check "bad seed" 2 "--seed wants a number" 1 -- "$bin" sweep --seed abc
 check "zero timeout" 2 "--timeout-ms must be at least 1" 1 -- "$bin" sweep --timeout-ms 0

@@ -19,6 +19,10 @@
  *   its commit label, and Linux's depth-3 prologue hole does not open;
  * - an NMI gate without IST runs on the user's stack where SYSCALL left
  *   the user's RSP at CPL0, and nowhere else;
+ * - movss-db (CVE-2018-8897): the data breakpoint on the workload's MOV SS
+ *   operand lands on the first instruction of the SYSCALL entry and fails
+ *   there, the instruction breakpoints are outside its assumption; linux
+ *   passes the same schedules;
  * - Xen mini-os's fixup table: the right one passes, the drifted one fails
  *   at exactly the instructions where it disagrees with the decode;
  * - linux passes depth 2 with NMI, #DB and #MC inside its assumptions, and
@@ -342,7 +346,7 @@ static void test_undeclared_results_are_kept(struct vm *vm)
 		CHECK(!"misdeclared sweeps");
 		return;
 	}
-	CHECK_EQ_U64(s.not_as_declared, IST_SYSCALL_COUNT);
+	CHECK_EQ_U64(s.not_as_declared, 2 * IST_SYSCALL_COUNT);
 	CHECK(s.counts[1].outside > 3);
 	CHECK_EQ_U64(s.nrecords, 3);
 	CHECK(s.dropped_records > 0);
@@ -649,6 +653,67 @@ static void test_nmi_no_ist(struct vm *vm)
 	stub_sweep_free(&s);
 }
 
+/* movss-db (CVE-2018-8897): every boundary with a #DB, depth 1. The golden
+ * trace names the MOV SS before each SYSCALL on the entry's first boundary;
+ * that data breakpoint's #DB fails there (the body on the user's stack and
+ * GS), once per system call, as declared; instruction breakpoints that
+ * fail are outside its assumption. linux passes the same #DBs. */
+static void test_movss_db(struct vm *vm)
+{
+	struct sweep_options o = narrowed(vm, 1, 1u << EVENT_DB, NULL);
+	uint64_t operand = 0;
+	struct stub_sweep s;
+	size_t data = 0;
+
+	o.exec = 0;
+	if (sweep_with(vm, IST_GUEST_DIR, "movss-db", &o, &s)) {
+		CHECK(!"movss-db sweeps");
+		return;
+	}
+	CHECK(image_symbol_addr(&s.img, "user_ss_value", &operand) == 0);
+	for (size_t i = 0; i < s.golden.trace.n; i++) {
+		const struct boundary *b = &s.golden.trace.b[i];
+
+		CHECK_EQ_U64(b->ss_watch.from != 0,
+			     b->addr == s.lay.entry_syscall);
+		if (b->ss_watch.from)
+			CHECK_EQ_U64(b->ss_watch.addr, operand);
+	}
+	CHECK_EQ_U64(s.counts[0].failed, IST_SYSCALL_COUNT);
+	CHECK(s.counts[0].outside > 0);
+	CHECK_EQ_U64(s.counts[0].harness_errors, 0);
+	CHECK_EQ_U64(s.not_as_declared, 0);
+	for (size_t i = 0; i < s.nrecords; i++) {
+		const struct sweep_record *r = &s.records[i];
+		const struct injection *inj = &r->sched.step[0].inj;
+
+		CHECK_EQ_U64(r->verdict.kind, VERDICT_INVARIANT);
+		if (r->assumption) {
+			CHECK_EQ_U64(inj->db_cause, DB_INSN_BREAKPOINT);
+			continue;
+		}
+		data++;
+		CHECK_EQ_U64(inj->db_cause, DB_DATA_BREAKPOINT);
+		CHECK_EQ_U64(inj->db_watch_addr, operand);
+		CHECK_EQ_U64(r->sched.step[0].addr, s.lay.entry_syscall);
+		CHECK(verdict_field(&r->verdict, "db.gs_base") != NULL);
+		CHECK(verdict_field(&r->verdict, "db.rsp (a kernel stack)") !=
+		      NULL);
+	}
+	CHECK_EQ_U64(data, IST_SYSCALL_COUNT);
+	stub_sweep_free(&s);
+
+	/* Linux's #DB is on IST and paranoid: the same #DBs pass. */
+	o.at = "entry_SYSCALL_64+0x0";
+	if (sweep_with(vm, IST_GUEST_DIR, "linux", &o, &s)) {
+		CHECK(!"linux sweeps");
+		return;
+	}
+	CHECK_EQ_U64(s.counts[0].schedules, 2 * IST_SYSCALL_COUNT);
+	CHECK_EQ_U64(s.counts[0].passed, 2 * IST_SYSCALL_COUNT);
+	stub_sweep_free(&s);
+}
+
 /* atomic-ist at depth 2 with all three events, the first at
  * entry_SYSCALL_64_after_hwframe+0x0: an event inside another's entry
  * before its commit sees that entry parked at its commit label (the
@@ -832,6 +897,7 @@ int main(int argc, char **argv)
 	test_nmi_unmask_reentry(vm);
 	test_fixup_tables(vm);
 	test_nmi_no_ist(vm);
+	test_movss_db(vm);
 	test_atomic_ist(vm);
 	test_naive_ist_db_reentry(vm);
 	test_naive_ist_nmi_x_nmi(vm, EVENT_MC);

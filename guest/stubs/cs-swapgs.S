@@ -25,20 +25,5 @@
 	.globl asm_exc_nmi
 	.type asm_exc_nmi, @function
 asm_exc_nmi:
-	cld
-	testb $3, 8(%rsp)		/* the interrupted CS */
-	jz 1f
-	swapgs
-1:
-	pushq $-1			/* orig_ax */
-	PUSH_REGS
-	movq %rsp, %rdi
-	call exc_nmi
-	POP_REGS
-	addq $8, %rsp			/* orig_ax */
-	testb $3, 8(%rsp)
-	jz 2f
-	swapgs
-2:
-	iretq
+	CS_GS_ENTRY exc_nmi
 	.size asm_exc_nmi, . - asm_exc_nmi

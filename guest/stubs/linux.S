@@ -58,7 +58,7 @@
 
 	STUB_INFO "Linux entry_64.S: nested-NMI scheme, paranoid NMI/#DB/#MC by MSR_GS_BASE: passes inside its assumptions"
 
-	ASSUME IST_EVENT_DB, __entry_text_start, __entry_text_end, "Linux refuses breakpoints in entry text (noinstr) and clears DR7 early"
+	ASSUME IST_EVENT_DB_INSN, __entry_text_start, __entry_text_end, "Linux refuses breakpoints in entry text (noinstr) and clears DR7 early"
 	ASSUME IST_EVENT_MC, asm_exc_machine_check, asm_exc_machine_check_end, "a kernel-mode #MC is fatal in Linux: a second #MC before the first IRETs is not survivable"
 	ASSUME IST_EVENT_MC, asm_exc_nmi, .Lnmi_user_left_nmi_stack, "nothing faults or IRETs inside an NMI prologue: an IRET there lets the next NMI rewind it"
 	ASSUME IST_EVENT_MC, .Lnmi_from_kernel, repeat_nmi, "nothing faults or IRETs inside an NMI prologue: an IRET there lets the next NMI rewind it"
