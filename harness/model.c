@@ -55,6 +55,10 @@ static enum model_outcome decide_db(const struct vcpu_state *st,
 		       "instruction)";
 		return MODEL_DELIVER;
 	case DB_SINGLE_STEP:
+		if (inj->db_held) {
+			*why = "single-step trap held past the MOV SS shadow";
+			return MODEL_DELIVER;
+		}
 		if (!(st->regs.rflags & RFLAGS_TF)) {
 			*why = "no instruction here ran with TF=1";
 			return MODEL_IMPOSSIBLE;
@@ -76,7 +80,7 @@ static enum model_outcome decide_db(const struct vcpu_state *st,
 			       "data breakpoint could watch";
 			return MODEL_IMPOSSIBLE;
 		}
-		if (!inj->db_watch_held &&
+		if (!inj->db_held &&
 		    (st->events.interrupt.shadow & KVM_X86_SHADOW_INT_MOV_SS)) {
 			*why = "the MOV SS shadow holds the data breakpoint's "
 			       "trap past the next instruction";

@@ -122,18 +122,21 @@ static int at_matches(const struct sweeper *w, const struct boundary *b,
 }
 
 /* Where a held event lands: the first later boundary of the same trace
- * where the model says it is delivered. */
+ * where the model says it is delivered. A #DB trap held by a shadow is
+ * held from there on, whatever the shadowed instruction did. */
 static long delivery_index(const struct trace *t, size_t i,
 			   const struct injection *inj, enum model_outcome *o)
 {
+	struct injection held = *inj;
 	const char *why;
 
 	*o = model_decide(&t->b[i].snap.state, inj, &why);
 	if (*o != MODEL_DEFER && *o != MODEL_LATCH)
 		return (long)i;
+	held.db_held = inj->kind == EVENT_DB && *o == MODEL_DEFER;
 	for (size_t j = i + 1; j < t->n; j++) {
 		enum model_outcome later =
-			model_decide(&t->b[j].snap.state, inj, &why);
+			model_decide(&t->b[j].snap.state, &held, &why);
 		if (later == MODEL_DELIVER) {
 			*o = MODEL_DELIVER;
 			return (long)j;
@@ -403,7 +406,7 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 		st->inj.db_cause = DB_DATA_BREAKPOINT;
 		st->inj.db_watch_from = watch->from;
 		st->inj.db_watch_addr = watch->addr;
-		st->inj.db_watch_held = 1;
+		st->inj.db_held = 1;
 	}
 	st->addr = t->b[i].addr;
 	st->exec = t->b[i].exec;

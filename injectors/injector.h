@@ -37,11 +37,12 @@ struct injection {
 	enum db_method db_method;
 	int db_breakpoint; /* which of DR0-3 (B0-B3 in DR6) */
 	/* DB_DATA_BREAKPOINT: the MOV SS whose operand the breakpoint
-	 * watches (its address, and the address it reads), and whether the
-	 * MOV SS shadow has already held the trap past the instruction after
-	 * it (held). */
+	 * watches (its address, and the address it reads). */
 	uint64_t db_watch_from, db_watch_addr;
-	int db_watch_held;
+	/* A trap (single-step, data breakpoint) raised before the instruction
+	 * in a MOV SS shadow and held past it: due at this boundary whatever
+	 * that instruction did (a SYSCALL clears TF). */
+	int db_held;
 	/* #MC: bank 0 and MCG_STATUS as the schedule chose them */
 	uint64_t mc_status, mc_addr, mc_misc, mcg_status;
 };

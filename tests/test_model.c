@@ -119,6 +119,7 @@ struct model_case {
 	int corrected; /* #MC: MC0_STATUS without UC */
 	int watch;     /* #DB data breakpoint: 1 a MOV SS read the watched
 			  operand, 2 and its shadow held the trap */
+	int held;      /* #DB: the trap was held past a MOV SS shadow */
 	enum model_outcome want;
 };
 
@@ -186,6 +187,12 @@ static const struct model_case model_cases[] = {
 	 .want = MODEL_IMPOSSIBLE},
 	{"#DB single-step with TF=1 is delivered", EVENT_DB, DB_SINGLE_STEP,
 	 .rflags = RFLAGS_TF, .want = MODEL_DELIVER},
+	{"#DB single-step with TF=1 in a MOV SS shadow is deferred", EVENT_DB,
+	 DB_SINGLE_STEP, .rflags = RFLAGS_TF,
+	 .shadow = KVM_X86_SHADOW_INT_MOV_SS, .want = MODEL_DEFER},
+	{"#DB single-step held past the shadow is delivered with TF=0 (the "
+	 "SYSCALL in it cleared TF)",
+	 EVENT_DB, DB_SINGLE_STEP, .held = 1, .want = MODEL_DELIVER},
 
 	/* #DB data breakpoint on a MOV SS operand: a trap after the MOV SS,
 	 * held by its shadow past the next instruction (CVE-2018-8897); RF
@@ -217,8 +224,8 @@ static void build_case(const struct model_case *mc, struct vcpu_state *st,
 	if (mc->watch) {
 		inj->db_watch_from = 0x401000; /* any MOV SS */
 		inj->db_watch_addr = 0x402000;
-		inj->db_watch_held = mc->watch == 2;
 	}
+	inj->db_held = mc->watch == 2 || mc->held;
 	if (mc->corrected)
 		inj->mc_status &= ~MCI_STATUS_UC;
 }
