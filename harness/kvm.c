@@ -250,6 +250,8 @@ enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 	}
 	vm->run->kvm_valid_regs = SYNC_SETS;
 	detect_backend(vm);
+	if (!vm->base.software)
+		vm->base.features |= VM_DATA_BP_HELD;
 	return VM_OK;
 
 unusable:

@@ -65,6 +65,8 @@ void trace_free(struct trace *t)
 {
 	for (size_t i = 0; i < t->n; i++)
 		snapshot_free(&t->b[i].snap);
+	if (t->has_start)
+		snapshot_free(&t->start);
 	free(t->b);
 	memset(t, 0, sizeof(*t));
 }
@@ -223,7 +225,7 @@ static int insn_before(const struct guest_image *img, uint64_t end,
 static struct ss_watch ss_watch_across_syscall(const struct recorder *r,
 					       const struct vcpu_state *st)
 {
-	struct ss_watch w = {0, 0};
+	struct ss_watch w = {0, 0, NULL, -2};
 	const struct insn_operand *o;
 	uint8_t op[2];
 	struct insn mov;
@@ -236,8 +238,13 @@ static struct ss_watch ss_watch_across_syscall(const struct recorder *r,
 	if (o->base == 2 || o->base == 11 || o->index == 2 || o->index == 11 ||
 	    insn_ss_source(&mov, &st->regs, st->sregs.gs.base,
 			   st->sregs.fs.base, &w.addr))
-		return (struct ss_watch){0, 0};
+		return (struct ss_watch){0, 0, NULL, -2};
 	w.from = mov.addr;
+	/* The boundary this one is about to become is t->n - 1; the one
+	 * before it ran last before user mode. */
+	w.arm_at = (long)r->t->n - 2;
+	if (w.arm_at < 0 && !r->t->has_start)
+		w.arm_at = -2;
 	return w;
 }
 
@@ -257,8 +264,40 @@ static void note_ss_watch(struct recorder *r, struct boundary *b,
 	if (insn_ss_source(&b->insn, &st->regs, st->sregs.gs.base,
 			   st->sregs.fs.base, &r->ss_pending.addr) == 0) {
 		r->ss_pending.from = b->addr;
+		r->ss_pending.arm_at = (long)r->t->n - 1;
 		r->ss_age = 1;
 	}
+}
+
+/* Once the trace is whole (its array no longer moves): arm_at to arm. */
+static void resolve_arm_points(struct trace *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct ss_watch *w = &t->b[i].ss_watch;
+
+		w->arm = !w->from || w->arm_at < -1 ? NULL
+			 : w->arm_at == -1	    ? &t->start
+						    : &t->b[w->arm_at].snap;
+	}
+}
+
+int boundary_start(struct vm *vm, const struct guest_layout *lay,
+		   const struct boundary *at, const struct injection *inj)
+{
+	const struct injector *injector = injector_for(inj->kind);
+	const struct snapshot *from = &at->snap;
+
+	if (inj->kind == EVENT_DB && inj->db_cause == DB_DATA_BREAKPOINT &&
+	    inj->db_arm_watch) {
+		if (!at->ss_watch.arm)
+			return -1;
+		from = at->ss_watch.arm;
+	}
+	return !injector || vm_set_breakpoints(vm, NULL, 0) ||
+			       snapshot_restore(vm, lay, from) ||
+			       injector->inject(vm, inj, &from->state)
+		       ? -1
+		       : 0;
 }
 
 static int is_entry_point(const struct guest_layout *lay, uint64_t rip)
@@ -418,6 +457,25 @@ static int recorder_init(struct recorder *r, struct vm *vm,
 	return r->execs ? 0 : -1;
 }
 
+/* The golden run's start snapshot, at enter_user (trace->start). */
+static int stop_at_start(struct vm *vm, const struct guest_image *img,
+			 const struct guest_layout *lay, struct trace *t)
+{
+	struct vm_exit ex;
+	struct vcpu_state st;
+	uint64_t at;
+
+	if (image_symbol_addr(img, "enter_user", &at) ||
+	    vm_set_breakpoints(vm, &at, 1) ||
+	    vm_run(vm, GOLDEN_TIMEOUT_MS, &ex) || ex.kind != VM_EXIT_BREAKPOINT)
+		return -1;
+	vm_get_state(vm, &st);
+	if (st.regs.rip != at || snapshot_take(vm, lay, &t->start))
+		return -1;
+	t->has_start = 1;
+	return vm_set_breakpoints(vm, NULL, 0);
+}
+
 int golden_run(struct vm *vm, const struct guest_image *img,
 	       const struct guest_layout *lay, uint64_t seed, struct golden *g,
 	       char *err, size_t errlen)
@@ -435,9 +493,18 @@ int golden_run(struct vm *vm, const struct guest_image *img,
 		free(r.execs);
 		return -1;
 	}
+	if (stop_at_start(vm, img, lay, &g->trace)) {
+		snprintf(err, errlen,
+			 "%s: golden run: the guest never reached enter_user",
+			 img->path);
+		free(r.execs);
+		golden_free(g);
+		return -1;
+	}
 	end = record(&r, GOLDEN_TIMEOUT_MS);
 	free(r.execs);
 	vm_set_breakpoints(vm, NULL, 0);
+	resolve_arm_points(&g->trace);
 	if (end == TRACE_DONE) {
 		observe(vm, lay, RUN_DONE, 0, NULL, &g->final);
 		g->trace.resumed = g->trace.n;
@@ -474,9 +541,7 @@ int trace_after(struct vm *vm, const struct guest_image *img,
 	r.stop.rip = at->addr;
 	r.stop.rsp = at->snap.state.regs.rsp;
 	r.stop.any_rsp_rip = resume_rip;
-	if (vm_set_breakpoints(vm, NULL, 0) ||
-	    snapshot_restore(vm, lay, &at->snap) ||
-	    injector->inject(vm, inj, &at->snap.state)) {
+	if (boundary_start(vm, lay, at, inj)) {
 		snprintf(err, errlen,
 			 "the back end refused to restore a snapshot or "
 			 "to inject");
@@ -486,6 +551,7 @@ int trace_after(struct vm *vm, const struct guest_image *img,
 	end = record(&r, NESTED_TIMEOUT_MS);
 	free(r.execs);
 	vm_set_breakpoints(vm, NULL, 0);
+	resolve_arm_points(out);
 	if (end == TRACE_ERROR)
 		return -1;
 	if (end != TRACE_RESUMED)

@@ -25,6 +25,11 @@
  * CVE-2018-8897 case. from == 0: none lands there. */
 struct ss_watch {
 	uint64_t from, addr;
+	/* Where the guest's own watchpoint can be armed before the MOV SS
+	 * runs: the snapshot of the last boundary before the run to user
+	 * mode, or the trace's start. NULL: nowhere. */
+	const struct snapshot *arm;
+	long arm_at; /* while recording: its index, -1 the start, -2 none */
 };
 
 struct boundary {
@@ -42,6 +47,10 @@ struct trace {
 	 * code resumed (the handler's IRET landed), or n if it never did. */
 	size_t resumed;
 	char end[200]; /* how the trace ended, in words */
+	/* The golden run: at enter_user, the last kernel instruction before
+	 * the workload, after boot has cleared the debug registers. */
+	struct snapshot start;
+	int has_start;
 };
 
 struct golden {
@@ -71,6 +80,14 @@ int trace_after(struct vm *vm, const struct guest_image *img,
 		const struct injection *inj, uint64_t resume_rip,
 		struct trace *out, char *err, size_t errlen);
 void trace_free(struct trace *t);
+
+/* Puts the vCPU where inj, to be delivered at boundary `at`, is raised:
+ * at's snapshot with the event pending; or, for a data breakpoint the
+ * guest's own watchpoint raises (db_arm_watch), the snapshot before its
+ * MOV SS runs, the watchpoint armed. No breakpoints are left armed.
+ * Returns -1 when the back end refuses. */
+int boundary_start(struct vm *vm, const struct guest_layout *lay,
+		   const struct boundary *at, const struct injection *inj);
 
 /* Formats "symbol+0xoff" for a boundary; " #k" is added when k > 1. */
 char *boundary_name(const struct guest_image *img, const struct boundary *b,

@@ -407,6 +407,11 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 		st->inj.db_watch_from = watch->from;
 		st->inj.db_watch_addr = watch->addr;
 		st->inj.db_held = 1;
+		/* The guest's own watchpoint where the back end holds its
+		 * trap as hardware does; else raised where it lands. */
+		st->inj.db_arm_watch = w->opt->db_method == DB_BY_GUEST_DR &&
+				       (vm_features(w->vm) & VM_DATA_BP_HELD) &&
+				       watch->arm;
 	}
 	st->addr = t->b[i].addr;
 	st->exec = t->b[i].exec;

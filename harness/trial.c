@@ -34,9 +34,7 @@ int trial_run(struct vm *vm, const struct guest_image *img,
 	uint64_t frame_rip;
 	int hit;
 
-	if (!injector || vm_set_breakpoints(vm, NULL, 0) ||
-	    snapshot_restore(vm, lay, &at->snap) ||
-	    injector->inject(vm, inj, &at->snap.state)) {
+	if (!injector || boundary_start(vm, lay, at, inj)) {
 		snprintf(why, whylen,
 			 "the back end refused to restore the snapshot or to "
 			 "inject");

@@ -40,6 +40,11 @@ enum vm_feature {
 	 * breakpoints armed (QEMU's gdb stub keeps them apart; KVM's guest
 	 * debugging takes the debug registers over). */
 	VM_GUEST_DR_BESIDE_HOST_BP = 1 << 2,
+	/* The guest's data breakpoints fire, and a MOV SS shadow holds their
+	 * trap past the next instruction as hardware does: VMX/SVM KVM. Not
+	 * kvm_pvm (they never fire) nor QEMU (it raises the trap before the
+	 * shadowed instruction): tests/test_model.c, fact 8. */
+	VM_DATA_BP_HELD = 1 << 3,
 };
 
 /* A guest instruction a back end may need to know of: port I/O and HLT,

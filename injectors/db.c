@@ -21,33 +21,40 @@ static uint64_t dr6_for(const struct injection *inj)
 	}
 }
 
+/* Ln enable with RW (00 execute, 11 read/write) and LEN (00 one byte, 01
+ * two) for DRn; bit 10 reads as one. */
 static int arm_guest_breakpoint(struct vm *vm, const struct injection *inj,
-				uint64_t rip)
+				uint64_t addr, uint64_t rw, uint64_t len)
 {
 	struct kvm_debugregs dr = {0};
 	int n = inj->db_breakpoint & 3;
 
-	dr.db[n] = rip;
+	dr.db[n] = addr;
 	dr.dr6 = IST_DR6_RESERVED;
-	/* Ln enable, RW=00 (execute), LEN=00; bit 10 reads as one. */
-	dr.dr7 = 0x400 | (1ULL << (2 * n));
+	dr.dr7 = 0x400 | (1ULL << (2 * n)) | rw << (16 + 4 * n) |
+		 len << (18 + 4 * n);
 	return vm_set_guest_debugregs(vm, &dr);
 }
 
-/* A data breakpoint's #DB is made where the model says its trap lands
- * (`at`: past the instruction in the MOV SS shadow), by payload or by an
- * execute breakpoint there: the same frame, the same Bn in DR6. Neither
- * back end here raises the real one right: kvm_pvm never fires data
- * breakpoints, QEMU raises the trap before the shadowed instruction
- * (tests/test_model.c, fact 8). Only the DR7 the body reads tells the
- * two apart. */
+/* A data breakpoint's #DB is the guest's own watchpoint where the back end
+ * raises it as hardware does (VM_DATA_BP_HELD: armed before the MOV SS
+ * runs, stepper.c boundary_start). Elsewhere it is made where the model
+ * says its trap lands (`at`: past the instruction in the MOV SS shadow), by
+ * payload or by an execute breakpoint there: the same frame, the same Bn in
+ * DR6; only the DR7 the body reads tells them apart. kvm_pvm never fires
+ * data breakpoints, QEMU raises the trap before the shadowed instruction
+ * (tests/test_model.c, fact 8). */
 static int inject_db(struct vm *vm, const struct injection *inj,
 		     const struct vcpu_state *at)
 {
+	/* The real one: the MOV SS reads a word. */
+	if (inj->db_cause == DB_DATA_BREAKPOINT && inj->db_arm_watch)
+		return arm_guest_breakpoint(vm, inj, inj->db_watch_addr, 3,
+					    inj->db_watch_addr & 1 ? 0 : 1);
 	if (inj->db_method == DB_BY_GUEST_DR &&
 	    (inj->db_cause == DB_INSN_BREAKPOINT ||
 	     inj->db_cause == DB_DATA_BREAKPOINT))
-		return arm_guest_breakpoint(vm, inj, at->regs.rip);
+		return arm_guest_breakpoint(vm, inj, at->regs.rip, 0, 0);
 	return vm_pend_debug_exception(vm, dr6_for(inj));
 }
 
@@ -58,7 +65,7 @@ static int inject_db(struct vm *vm, const struct injection *inj,
  * bit the CPU set; the body sees DR7 disarmed, as after an injected #DB. */
 static int delivered_db(struct vm *vm, const struct injection *inj)
 {
-	if (inj->db_method != DB_BY_GUEST_DR)
+	if (inj->db_method != DB_BY_GUEST_DR && !inj->db_arm_watch)
 		return 0;
 	return vm_disarm_guest_breakpoints(vm);
 }

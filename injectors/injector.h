@@ -39,6 +39,9 @@ struct injection {
 	/* DB_DATA_BREAKPOINT: the MOV SS whose operand the breakpoint
 	 * watches (its address, and the address it reads). */
 	uint64_t db_watch_from, db_watch_addr;
+	/* ... raised by the guest's own watchpoint, armed before the MOV SS
+	 * runs (stepper.h, boundary_start), not where its trap lands. */
+	int db_arm_watch;
 	/* A trap (single-step, data breakpoint) raised before the instruction
 	 * in a MOV SS shadow and held past it: due at this boundary whatever
 	 * that instruction did (a SYSCALL clears TF). */

@@ -653,6 +653,45 @@ static void test_nmi_no_ist(struct vm *vm)
 	stub_sweep_free(&s);
 }
 
+/* The guest's own watchpoint on the MOV SS operand, armed before the MOV
+ * SS runs. Where the back end holds its trap as hardware does, the sweep
+ * uses it (test_movss_db checks the verdicts either way). On QEMU, which
+ * raises it before the SYSCALL, the landing check must catch that as a
+ * harness error naming both places, never as the stub's failure. kvm_pvm
+ * never fires it. */
+static void check_real_watchpoint(struct vm *vm, const struct stub_sweep *s)
+{
+	const struct boundary *at = NULL;
+	struct observation obs;
+	struct injection inj;
+	char why[400] = "";
+
+	if ((vm_features(vm) & VM_DATA_BP_HELD) ||
+	    strncmp(vm_backend(vm), "qemu", 4))
+		return;
+	for (size_t i = 0; i < s->golden.trace.n && !at; i++)
+		if (s->golden.trace.b[i].ss_watch.from)
+			at = &s->golden.trace.b[i];
+	if (!at || observation_init(&obs, &s->lay)) {
+		CHECK(!"a boundary with a MOV SS watch, an observation");
+		return;
+	}
+	injection_default(&inj, EVENT_DB);
+	inj.db_method = DB_BY_GUEST_DR;
+	inj.db_cause = DB_DATA_BREAKPOINT;
+	inj.db_watch_from = at->ss_watch.from;
+	inj.db_watch_addr = at->ss_watch.addr;
+	inj.db_held = 1;
+	inj.db_arm_watch = 1;
+	CHECK_EQ_U64(trial_run(vm, &s->img, &s->lay, at, &inj, TRIAL_TIMEOUT_MS,
+			       &obs, why, sizeof(why)),
+		     -1);
+	CHECK(strstr(why, "delivered at workload_syscalls+0x") != NULL);
+	CHECK(strstr(why, "not at entry_SYSCALL_64+0x0") != NULL);
+	printf("QEMU's own watchpoint: %s\n", why);
+	observation_free(&obs);
+}
+
 /* movss-db (CVE-2018-8897): every boundary with a #DB, depth 1. The golden
  * trace names the MOV SS before each SYSCALL on the entry's first boundary;
  * that data breakpoint's #DB fails there (the body on the user's stack and
@@ -676,9 +715,18 @@ static void test_movss_db(struct vm *vm)
 
 		CHECK_EQ_U64(b->ss_watch.from != 0,
 			     b->addr == s.lay.entry_syscall);
-		if (b->ss_watch.from)
-			CHECK_EQ_U64(b->ss_watch.addr, operand);
+		if (!b->ss_watch.from)
+			continue;
+		CHECK_EQ_U64(b->ss_watch.addr, operand);
+		/* Armable before the MOV SS: the first system call from the
+		 * golden run's start, the others from the SYSRETQ before. */
+		CHECK(b->ss_watch.arm != NULL);
+		if (b->exec == 1)
+			CHECK(b->ss_watch.arm == &s.golden.trace.start);
+		else if (b->ss_watch.arm)
+			CHECK(b->ss_watch.arm == &b[-1].snap);
 	}
+	check_real_watchpoint(vm, &s);
 	CHECK_EQ_U64(s.counts[0].failed, IST_SYSCALL_COUNT);
 	CHECK(s.counts[0].outside > 0);
 	CHECK_EQ_U64(s.counts[0].harness_errors, 0);
@@ -702,6 +750,22 @@ static void test_movss_db(struct vm *vm)
 	}
 	CHECK_EQ_U64(data, IST_SYSCALL_COUNT);
 	stub_sweep_free(&s);
+
+	/* Hardware KVM: the guest's own watchpoint raises the same #DBs, and
+	 * they get the same verdicts as the payload's. */
+	if (vm_features(vm) & VM_DATA_BP_HELD) {
+		struct sweep_options by_dr = o;
+
+		by_dr.db_method = DB_BY_GUEST_DR;
+		if (sweep_with(vm, IST_GUEST_DIR, "movss-db", &by_dr, &s)) {
+			CHECK(!"movss-db sweeps by the guest's DRs");
+			return;
+		}
+		CHECK_EQ_U64(s.counts[0].failed, IST_SYSCALL_COUNT);
+		CHECK_EQ_U64(s.counts[0].harness_errors, 0);
+		CHECK_EQ_U64(s.not_as_declared, 0);
+		stub_sweep_free(&s);
+	}
 
 	/* Linux's #DB is on IST and paranoid: the same #DBs pass. */
 	o.at = "entry_SYSCALL_64+0x0";
