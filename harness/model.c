@@ -89,6 +89,16 @@ static enum model_outcome decide_db(const struct vcpu_state *st,
 		*why = "data breakpoint trap on the MOV SS operand, held past "
 		       "the instruction in its shadow";
 		return MODEL_DELIVER;
+	case DB_ICEBP:
+		/* An instruction's own trap, like INT3: no shadow holds it.
+		 * The stepper stops on INT1 (disasm.c), so no trace has one
+		 * yet. */
+		if (!inj->db_after_int1) {
+			*why = "no INT1 (ICEBP) ran right before this boundary";
+			return MODEL_IMPOSSIBLE;
+		}
+		*why = "ICEBP (INT1) trap after the instruction";
+		return MODEL_DELIVER;
 	}
 	*why = "unknown #DB cause";
 	return MODEL_IMPOSSIBLE;

@@ -14,6 +14,8 @@ static uint64_t dr6_for(const struct injection *inj)
 	switch (inj->db_cause) {
 	case DB_SINGLE_STEP:
 		return DR6_BS;
+	case DB_ICEBP:
+		return 0; /* no DR6 status bit names it */
 	case DB_INSN_BREAKPOINT:
 	case DB_DATA_BREAKPOINT:
 	default:

@@ -21,6 +21,7 @@ enum db_cause {
 	DB_INSN_BREAKPOINT, /* DR0-3 execute breakpoint on this instruction */
 	DB_SINGLE_STEP,	    /* trap after an instruction that ran with TF=1 */
 	DB_DATA_BREAKPOINT, /* trap after an access the previous insn made */
+	DB_ICEBP,	    /* trap after INT1 (ICEBP, F1) */
 };
 
 /* How a #DB is raised: an exception injected with its DR6 payload, or the
@@ -46,6 +47,8 @@ struct injection {
 	 * in a MOV SS shadow and held past it: due at this boundary whatever
 	 * that instruction did (a SYSCALL clears TF). */
 	int db_held;
+	/* DB_ICEBP: the instruction before this boundary was INT1. */
+	int db_after_int1;
 	/* #MC: bank 0 and MCG_STATUS as the schedule chose them */
 	uint64_t mc_status, mc_addr, mc_misc, mcg_status;
 };

@@ -120,6 +120,7 @@ struct model_case {
 	int watch;     /* #DB data breakpoint: 1 a MOV SS read the watched
 			  operand, 2 and its shadow held the trap */
 	int held;      /* #DB: the trap was held past a MOV SS shadow */
+	int int1;      /* #DB ICEBP: INT1 ran right before */
 	enum model_outcome want;
 };
 
@@ -197,6 +198,14 @@ static const struct model_case model_cases[] = {
 	/* #DB data breakpoint on a MOV SS operand: a trap after the MOV SS,
 	 * held by its shadow past the next instruction (CVE-2018-8897); RF
 	 * does not suppress it. */
+	/* #DB from ICEBP: INT1's own trap, right after it, in any shadow. */
+	{"#DB ICEBP with no INT1 before cannot happen", EVENT_DB, DB_ICEBP,
+	 .want = MODEL_IMPOSSIBLE},
+	{"#DB ICEBP right after INT1 is delivered", EVENT_DB, DB_ICEBP,
+	 .int1 = 1, .want = MODEL_DELIVER},
+	{"#DB ICEBP right after INT1, RF=1, is delivered", EVENT_DB, DB_ICEBP,
+	 .int1 = 1, .rflags = RFLAGS_RF, .want = MODEL_DELIVER},
+
 	{"#DB data breakpoint with no MOV SS access cannot happen", EVENT_DB,
 	 DB_DATA_BREAKPOINT, .want = MODEL_IMPOSSIBLE},
 	{"#DB data breakpoint right after its MOV SS is deferred", EVENT_DB,
@@ -226,6 +235,7 @@ static void build_case(const struct model_case *mc, struct vcpu_state *st,
 		inj->db_watch_addr = 0x402000;
 	}
 	inj->db_held = mc->watch == 2 || mc->held;
+	inj->db_after_int1 = mc->int1;
 	if (mc->corrected)
 		inj->mc_status &= ~MCI_STATUS_UC;
 }
