@@ -129,6 +129,26 @@ ist_gate_\name:
 9:
 .endm
 
+/* PLAIN_PARANOID_ENTRY name, body: a whole entry `name` for an IST gate:
+ * CLD, pt_regs, the paranoid GS decision, body(pt_regs), IRETQ. Nothing
+ * guards its IST stack against a nested event of its own vector. */
+.macro PLAIN_PARANOID_ENTRY name, body
+	.globl \name
+	.type \name, @function
+\name:
+	cld
+	pushq $-1			/* orig_ax */
+	PUSH_REGS
+	PARANOID_GS_ENTRY
+	movq %rsp, %rdi
+	call \body
+	PARANOID_GS_EXIT
+	POP_REGS
+	addq $8, %rsp			/* orig_ax */
+	iretq
+	.size \name, . - \name
+.endm
+
 /* CS_GS_ENTRY body: the ordinary exception entry of the time, SWAPGS
  * decided by the interrupted CS (user CS: SWAPGS in and out), around a
  * call to body(pt_regs). Wrong wherever the CPU is at CPL0 on the user's

@@ -19,6 +19,10 @@
  *   its commit label, and Linux's depth-3 prologue hole does not open;
  * - an NMI gate without IST runs on the user's stack where SYSCALL left
  *   the user's RSP at CPL0, and nowhere else;
+ * - percpu-kstack: NMIs without IST, a nesting counter picking the stack,
+ *   run on the thread's save area or write the user's stack at exactly the
+ *   declared windows; percpu-kstack-ist, its fix, passes depth 1 and a
+ *   narrowed depth 2;
  * - movss-db (CVE-2018-8897): the data breakpoint on the workload's MOV SS
  *   operand lands on the first instruction of the SYSCALL entry and fails
  *   there, the instruction breakpoints are outside its assumption; linux
@@ -653,6 +657,76 @@ static void test_nmi_no_ist(struct vm *vm)
 	stub_sweep_free(&s);
 }
 
+/* The symbol a boundary is named after, for window checks. */
+static const char *symbol_of(const struct stub_sweep *s, uint64_t addr)
+{
+	const struct guest_symbol *sym = image_symbol_at(&s->img, addr);
+
+	return sym ? sym->name : "?";
+}
+
+/* percpu-kstack: NMI at depth 1, every boundary. Fails at exactly its
+ * windows, 23 boundaries per system call: the body on the TCB (invariant)
+ * right after the count and through the return's POP_REGS, the user's
+ * stack written (state-mismatch) in the SYSCALL gap and after the return
+ * loaded the user's RSP. Its fix passes every NMI and #MC at depth 1, and
+ * a depth-2 sweep from the boundary where the bug shows. */
+static void test_percpu_kstack(struct vm *vm)
+{
+	struct sweep_options o =
+		narrowed(vm, 2, 1u << EVENT_NMI | 1u << EVENT_MC,
+			 "entry_SYSCALL_64_counted+0x0");
+	size_t mismatch = 0, invariant = 0;
+	struct stub_sweep s;
+
+	if (sweep(vm, IST_GUEST_DIR, "percpu-kstack", &s)) {
+		CHECK(!"percpu-kstack sweeps");
+		return;
+	}
+	CHECK_EQ_U64(s.counts[0].failed, 23 * IST_SYSCALL_COUNT);
+	CHECK_EQ_U64(s.counts[0].passed,
+		     s.counts[0].schedules - 23 * IST_SYSCALL_COUNT);
+	CHECK_EQ_U64(s.not_as_declared, 0);
+	for (size_t i = 0; i < s.nrecords; i++) {
+		const struct sweep_record *r = &s.records[i];
+		const char *sym = symbol_of(&s, r->sched.step[0].addr);
+
+		if (r->verdict.kind == VERDICT_INVARIANT) {
+			invariant++;
+			CHECK(!strcmp(sym, "entry_SYSCALL_64_counted") ||
+			      !strcmp(sym, "syscall_return_in_tcb"));
+			CHECK(verdict_field(&r->verdict,
+					    "nmi.rsp (stack [lo,hi))") != NULL);
+		} else {
+			mismatch++;
+			CHECK_EQ_U64(r->verdict.kind, VERDICT_STATE_MISMATCH);
+			CHECK(!strcmp(sym, "entry_SYSCALL_64") ||
+			      !strcmp(sym, "syscall_return_user_rsp"));
+		}
+	}
+	CHECK_EQ_U64(invariant, 18 * IST_SYSCALL_COUNT);
+	CHECK_EQ_U64(mismatch, 5 * IST_SYSCALL_COUNT);
+	stub_sweep_free(&s);
+
+	if (sweep(vm, IST_GUEST_DIR, "percpu-kstack-ist", &s)) {
+		CHECK(!"percpu-kstack-ist sweeps");
+		return;
+	}
+	CHECK_EQ_U64(s.counts[0].passed, s.counts[0].schedules);
+	CHECK_EQ_U64(s.counts[0].schedules, s.golden.trace.n);
+	stub_sweep_free(&s);
+	if (sweep_with(vm, IST_GUEST_DIR, "percpu-kstack-ist", &o, &s)) {
+		CHECK(!"percpu-kstack-ist sweeps at depth 2");
+		return;
+	}
+	CHECK_EQ_U64(s.counts[0].passed, 2);
+	CHECK(s.counts[1].schedules > 40);
+	CHECK_EQ_U64(s.counts[1].failed, 0);
+	CHECK_EQ_U64(s.counts[1].harness_errors, 0);
+	CHECK_EQ_U64(s.not_as_declared, 0);
+	stub_sweep_free(&s);
+}
+
 /* The guest's own watchpoint on the MOV SS operand, armed before the MOV
  * SS runs. Where the back end holds its trap as hardware does, the sweep
  * uses it (test_movss_db checks the verdicts either way). On QEMU, which
@@ -962,6 +1036,7 @@ int main(int argc, char **argv)
 	test_fixup_tables(vm);
 	test_nmi_no_ist(vm);
 	test_movss_db(vm);
+	test_percpu_kstack(vm);
 	test_atomic_ist(vm);
 	test_naive_ist_db_reentry(vm);
 	test_naive_ist_nmi_x_nmi(vm, EVENT_MC);

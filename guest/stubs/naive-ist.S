@@ -30,26 +30,8 @@
 	 * same vector: every such schedule must fail. */
 	EXPECT_REENTRY IST_EXPECT_FAIL
 
-/* One IST entry: pt_regs on the IST stack; EBX = 0 when it did SWAPGS, so
- * the exit undoes exactly that (RBX is callee-saved). */
-.macro IST_ENTRY name, body
-	.globl \name
-	.type \name, @function
-\name:
-	cld
-	pushq $-1			/* orig_ax */
-	PUSH_REGS
-	PARANOID_GS_ENTRY
-	movq %rsp, %rdi
-	call \body
-	PARANOID_GS_EXIT
-	POP_REGS
-	addq $8, %rsp			/* orig_ax */
-	iretq
-	.size \name, . - \name
-.endm
-
+/* Each entry: pt_regs on its IST stack (calling.h). */
 	.section .entry.text, "ax"
-	IST_ENTRY asm_exc_nmi, exc_nmi
-	IST_ENTRY asm_exc_debug, exc_debug
-	IST_ENTRY asm_exc_machine_check, exc_machine_check
+	PLAIN_PARANOID_ENTRY asm_exc_nmi, exc_nmi
+	PLAIN_PARANOID_ENTRY asm_exc_debug, exc_debug
+	PLAIN_PARANOID_ENTRY asm_exc_machine_check, exc_machine_check

@@ -27,17 +27,4 @@
 	EXPECT entry_SYSRETQ_unsafe_stack, .Lexit_window_end, IST_EXPECT_INVARIANT
 
 	.section .entry.text, "ax"
-	.globl asm_exc_nmi
-	.type asm_exc_nmi, @function
-asm_exc_nmi:
-	cld
-	pushq $-1			/* orig_ax */
-	PUSH_REGS
-	PARANOID_GS_ENTRY
-	movq %rsp, %rdi
-	call exc_nmi
-	PARANOID_GS_EXIT
-	POP_REGS
-	addq $8, %rsp			/* orig_ax */
-	iretq
-	.size asm_exc_nmi, . - asm_exc_nmi
+	PLAIN_PARANOID_ENTRY asm_exc_nmi, exc_nmi
