@@ -43,6 +43,14 @@ enter_user:
 	xor %eax, %eax
 	iretq
 
+/* The store by which the QEMU back end makes the guest send itself
+ * IST_VEC_IRQ: run alone, at CPL0 with IF=0, RDX = the local APIC's ICR and
+ * EAX the command (harness/qemu.c). Nothing calls it. */
+	.globl lapic_write_gadget
+lapic_write_gadget:
+	movl %eax, (%rdx)
+	ud2
+
 	.data
 	.balign 16
 	.globl gdt_table
@@ -70,6 +78,8 @@ gdt_descriptor:
 #define PTE_A 0x20
 #define PTE_D 0x40
 #define PTE_PS 0x80
+#define PTE_PWT 0x8
+#define PTE_PCD 0x10
 #define PHYS(x) ((x) - IST_KERNEL_VMA)
 
 	.section .data.pagetables, "aw"
@@ -81,7 +91,9 @@ boot_pml4:
 	.quad PHYS(pdpt_kernel) + PTE_P + PTE_W + PTE_A
 pdpt_user:
 	.quad PHYS(pd_user) + PTE_P + PTE_W + PTE_U + PTE_A
-	.fill 511, 8, 0
+	.fill 2, 8, 0
+	.quad PHYS(pd_lapic) + PTE_P + PTE_W + PTE_A	/* 3-4 GiB */
+	.fill 508, 8, 0
 pdpt_kernel:
 	.fill 510, 8, 0
 	.quad PHYS(pd_kernel) + PTE_P + PTE_W + PTE_A
@@ -93,6 +105,10 @@ pd_user:
 pd_kernel:
 	.quad 0 + PTE_P + PTE_W + PTE_A + PTE_D + PTE_PS
 	.fill 511, 8, 0
+pd_lapic:			/* IST_LAPIC_VA, kernel only, uncached */
+	.fill (IST_LAPIC_VA >> 21) & 511, 8, 0
+	.quad IST_LAPIC_VA + PTE_P + PTE_W + PTE_A + PTE_D + PTE_PS + PTE_PWT + PTE_PCD
+	.fill 511 - ((IST_LAPIC_VA >> 21) & 511), 8, 0
 
 	.bss
 	.balign 16

@@ -51,7 +51,20 @@
 #define IST_VEC_NMI	2
 #define IST_VEC_DF	8
 #define IST_VEC_MC	18
+#define IST_VEC_IRQ	0x20 /* the one maskable interrupt (issue 4) */
 #define IST_VEC_SYSCALL 0x80
+
+/* The local APIC, where the CPU has one (CPUID.1:EDX.APIC): identity
+ * mapped, uncached, kernel only. The harness raises IST_VEC_IRQ on a back
+ * end without an interrupt-injection interface (QEMU) by making the guest
+ * send it to itself: a store to the ICR by lapic_write_gadget (boot.S). */
+#define IST_LAPIC_VA	   0xfee00000
+#define IST_LAPIC_ICR_LO   0x300
+#define IST_LAPIC_EOI	   0xb0
+#define IST_LAPIC_SVR	   0xf0
+#define IST_LAPIC_TPR	   0x80
+#define IST_LAPIC_LVT_LINT0 0x350
+#define IST_LAPIC_LVT_LINT1 0x360
 
 /* pt_regs, in Linux's order: push order after orig_ax is rdi, rsi, rdx, rcx,
  * rax, r8-r11, rbx, rbp, r12-r15, so r15 sits at the lowest address. */
@@ -103,11 +116,12 @@
 #define IST_EVENT_NMI 0x1
 #define IST_EVENT_DB  0x2
 #define IST_EVENT_MC  0x4
+#define IST_EVENT_IRQ 0x8 /* the maskable interrupt IST_VEC_IRQ */
 /* ASSUME only: a #DB from an instruction breakpoint, not every #DB. A
  * kernel that never puts one on its entry text (Linux refuses hardware
  * breakpoints and kprobes there) still meets data breakpoints, which a
  * user can set on its own memory. */
-#define IST_EVENT_DB_INSN 0x8
+#define IST_EVENT_DB_INSN 0x100
 /* Frame rules a stub declares (RULES): how its design answers a nested
  * event, when that differs from "each body sees where its event struck".
  * NMI_REPEAT: Linux's nested NMI runs no body; the outer NMI runs its body

@@ -58,7 +58,7 @@ struct idt_gate {
 extern uint64_t gdt_tss[2];
 extern const uint64_t vector_entries[32];
 extern char entry_SYSCALL_64[], asm_exc_nmi[], asm_exc_debug[],
-	asm_exc_machine_check[];
+	asm_exc_machine_check[], asm_irq[];
 extern char __user_rw_start[], __user_rw_end[];
 extern void enter_user(uint64_t seed) __attribute__((noreturn));
 
@@ -78,7 +78,9 @@ uint64_t percpu[PERCPU_SIZE / 8] __attribute__((aligned(64)));
 uint64_t kernel_cr3;
 
 static struct tss64 tss __attribute__((aligned(16)));
-static struct idt_gate idt[32] __attribute__((aligned(16)));
+static struct idt_gate idt[IST_VEC_IRQ + 1] __attribute__((aligned(16)));
+/* The local APIC's page, when the CPU has one (setup_lapic). */
+static volatile uint32_t *lapic;
 
 static inline void wrmsr(uint32_t msr, uint64_t v)
 {
@@ -200,6 +202,15 @@ void exc_machine_check(struct ist_pt_regs *regs)
 	wrmsr(IST_MSR_MCG_STATUS, 0);
 }
 
+/* The maskable interrupt: logged, and acknowledged where a local APIC
+ * delivered it (KVM without an in-kernel APIC injects it directly). */
+void exc_irq(struct ist_pt_regs *regs)
+{
+	log_event(IST_VEC_IRQ, regs, 0, 0, 0, 0);
+	if (lapic)
+		lapic[IST_LAPIC_EOI / 4] = 0;
+}
+
 void exception_body(struct ist_pt_regs *regs, uint64_t vector)
 {
 	log_event(vector, regs, regs->orig_ax, 0, 0, 0);
@@ -293,6 +304,7 @@ static void setup_idt(void)
 
 	for (int v = 0; v < 32; v++)
 		set_gate(v, (const void *)vector_entries[v], 0);
+	set_gate(IST_VEC_IRQ, asm_irq, 0);
 	set_gate(IST_VEC_DB, asm_exc_debug,
 		 gate_ist(&ist_gate_debug, IST_INDEX_DB));
 	set_gate(IST_VEC_NMI, asm_exc_nmi,
@@ -325,6 +337,24 @@ static void setup_gs(void)
 	wrmsr(MSR_KERNEL_GS_BASE, (uint64_t)percpu);
 }
 
+/* A CPU with a local APIC (QEMU's) gets it enabled, so the harness can
+ * raise IST_VEC_IRQ through it, with LINT1 as NMI: with an APIC, QEMU
+ * delivers the monitor's NMI through LINT1. Nothing else may interrupt:
+ * LINT0 stays masked, the timer is never started. */
+static void setup_lapic(void)
+{
+	uint32_t eax = 1, ebx, ecx = 0, edx;
+
+	__asm__ volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+	if (!(edx & (1u << 9)))
+		return;
+	lapic = (volatile uint32_t *)IST_LAPIC_VA;
+	lapic[IST_LAPIC_TPR / 4] = 0;
+	lapic[IST_LAPIC_LVT_LINT0 / 4] = 1u << 16; /* masked */
+	lapic[IST_LAPIC_LVT_LINT1 / 4] = 4u << 8;  /* NMI, unmasked */
+	lapic[IST_LAPIC_SVR / 4] = 0x100 | 0xff;   /* enabled, spurious 0xff */
+}
+
 void kernel_main(uint64_t seed)
 {
 	ist_log.magic = IST_LOG_MAGIC;
@@ -332,6 +362,7 @@ void kernel_main(uint64_t seed)
 	kernel_cr3 = read_cr3();
 	setup_tss();
 	setup_idt();
+	setup_lapic();
 	setup_syscall();
 	setup_gs();
 	enter_user(seed);

@@ -48,5 +48,14 @@ vector_entries:
 	.set asm_exc_nmi, vector_2
 	.weak asm_exc_debug
 	.set asm_exc_debug, vector_1
+
+/* The maskable interrupt's entry for a stub without one: SWAPGS by the
+ * interrupted CS, right where interrupts are only ever enabled at CPL3
+ * (every bundled stub but sti-shadow and sti-padded, which bring their
+ * own). */
+	.text
+	.weak asm_irq
+asm_irq:
+	CS_GS_ENTRY exc_irq
 	.weak asm_exc_machine_check
 	.set asm_exc_machine_check, vector_18

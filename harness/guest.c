@@ -187,6 +187,8 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 			*ist[i].index = index;
 		}
 	}
+	if (image_symbol_addr(img, "asm_irq", &lay->gate_irq))
+		lay->gate_irq = 0;
 	lay->entry_points[lay->nentry_points++] = lay->entry_syscall;
 	for (size_t i = 0; i < sizeof(gates) / sizeof(gates[0]); i++) {
 		if (image_symbol_addr(img, gates[i].name, gates[i].va))
@@ -352,6 +354,24 @@ int guest_code_sites(const struct guest_image *img, struct vm_code_site *sites,
 			off += insn.len;
 		}
 	}
+	{
+		uint64_t gadget;
+		uint8_t code[16];
+		struct insn insn;
+
+		if (image_symbol_addr(img, "lapic_write_gadget", &gadget) ==
+			    0 &&
+		    image_read(img, gadget, code, sizeof(code)) == 0 &&
+		    insn_decode(code, sizeof(code), gadget, &insn) == 0) {
+			if (n == max)
+				return -1;
+			sites[n++] = (struct vm_code_site){
+				.rip = gadget,
+				.len = insn.len,
+				.opcode = VM_SITE_LAPIC_STORE,
+			};
+		}
+	}
 	return n;
 }
 
@@ -413,6 +433,8 @@ uint64_t guest_gate(const struct guest_layout *lay, uint64_t vector)
 		return lay->gate_db;
 	case IST_VEC_MC:
 		return lay->gate_mc;
+	case IST_VEC_IRQ:
+		return lay->gate_irq;
 	}
 	return 0;
 }

@@ -24,6 +24,9 @@ struct guest_layout {
 	uint64_t entry_syscall; /* entry_SYSCALL_64 */
 	uint64_t gate_nmi, gate_db,
 		gate_mc; /* asm_exc_{nmi,debug,machine_check} */
+	/* asm_irq: not an entry point (the harness alone raises the
+	 * interrupt, and a trace after one starts by breaking on it). */
+	uint64_t gate_irq;
 	/* Their IST slots (GATE_IST; 0: the interrupted stack). */
 	int gate_ist_nmi, gate_ist_db, gate_ist_mc;
 	uint64_t log_gpa;	/* struct ist_log */

@@ -90,6 +90,14 @@ static int set_cpuid(struct kvm_vm *vm)
 		return -1;
 	c->nent = nent;
 	rc = ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+	/* No in-kernel irqchip: the guest has no local APIC to program (it
+	 * would be MMIO exits), and interrupts are injected directly. */
+	for (uint32_t i = 0; rc == 0 && i < c->nent; i++) {
+		if (c->entries[i].function != 1)
+			continue;
+		c->entries[i].edx &= ~(1u << 9);  /* APIC */
+		c->entries[i].ecx &= ~(1u << 21); /* x2APIC */
+	}
 	if (rc == 0)
 		rc = ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c);
 	free(c);
@@ -154,7 +162,7 @@ enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 		return VM_ERR_UNUSABLE;
 	}
 	vm->base.ops = &kvm_ops;
-	vm->base.features = VM_CAN_DB_PAYLOAD | VM_CAN_GUEST_DR;
+	vm->base.features = VM_CAN_DB_PAYLOAD | VM_CAN_GUEST_DR | VM_CAN_IRQ;
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
 	vm->kvm_fd = open(device, O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
@@ -458,6 +466,20 @@ static int kvm_pend_nmi(struct vm *base)
 	return 0;
 }
 
+/* No in-kernel irqchip: the interrupt goes straight into the events block,
+ * as KVM_INTERRUPT would queue it, and is delivered on the next entry. */
+static int kvm_raise_irq(struct vm *base, uint8_t vector)
+{
+	struct kvm_vm *vm = (struct kvm_vm *)base;
+	struct kvm_vcpu_events *ev = &vm->run->s.regs.events;
+
+	ev->interrupt.injected = 1;
+	ev->interrupt.nr = vector;
+	ev->interrupt.soft = 0;
+	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
+	return 0;
+}
+
 static void arm_timer(struct kvm_vm *vm, unsigned ms)
 {
 	struct itimerspec its = {0};
@@ -540,6 +562,7 @@ static const struct vm_ops kvm_ops = {
 	.pend_nmi = kvm_pend_nmi,
 	.pend_debug_exception = kvm_pend_debug_exception,
 	.signal_mce = kvm_signal_mce,
+	.raise_irq = kvm_raise_irq,
 	.set_guest_debugregs = kvm_set_guest_debugregs,
 	.run = kvm_run,
 };

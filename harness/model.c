@@ -8,6 +8,7 @@ const char *model_outcome_name(enum model_outcome o)
 		[MODEL_DELIVER] = "delivered",
 		[MODEL_DEFER] = "deferred past the interrupt shadow",
 		[MODEL_LATCH] = "latched while NMIs are blocked",
+		[MODEL_MASKED] = "held while IF=0",
 		[MODEL_SHUTDOWN] = "architectural shutdown",
 		[MODEL_NO_EVENT] = "no event",
 		[MODEL_IMPOSSIBLE] = "impossible here",
@@ -132,6 +133,24 @@ static enum model_outcome decide_mc(const struct vcpu_state *st,
 	return MODEL_DELIVER;
 }
 
+/* A maskable interrupt: IF masks it, both shadows hold it one instruction
+ * (the STI shadow is what `sti; sysexit` relies on), NMI blocking does not
+ * matter. */
+static enum model_outcome decide_irq(const struct vcpu_state *st,
+				     const char **why)
+{
+	if (!(st->regs.rflags & RFLAGS_IF)) {
+		*why = "IF=0 masks it until interrupts are enabled";
+		return MODEL_MASKED;
+	}
+	if (in_shadow(st)) {
+		*why = "an STI / MOV SS shadow holds it for one instruction";
+		return MODEL_DEFER;
+	}
+	*why = "IF=1, no shadow";
+	return MODEL_DELIVER;
+}
+
 enum model_outcome model_decide(const struct vcpu_state *st,
 				const struct injection *inj, const char **why)
 {
@@ -142,6 +161,8 @@ enum model_outcome model_decide(const struct vcpu_state *st,
 		return decide_db(st, inj, why);
 	case EVENT_MC:
 		return decide_mc(st, inj, why);
+	case EVENT_IRQ:
+		return decide_irq(st, why);
 	default:
 		*why = "unknown event kind";
 		return MODEL_IMPOSSIBLE;

@@ -19,6 +19,7 @@ enum model_outcome {
 	MODEL_DELIVER,	/* delivered here, before this boundary's instruction */
 	MODEL_DEFER,	/* held past this instruction (MOV SS / STI shadow) */
 	MODEL_LATCH,	/* NMI blocked: latched until the next IRET */
+	MODEL_MASKED,	/* a maskable interrupt while IF=0: held until IF=1 */
 	MODEL_SHUTDOWN, /* the CPU must shut down (#MC with MCIP=1, CR4.MCE=0)
 			 */
 	MODEL_NO_EVENT, /* nothing is delivered (a corrected #MC fills its bank)

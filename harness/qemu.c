@@ -18,8 +18,10 @@
  *    snapshot's memory is put back after them (snapshot_restore). What
  *    never changes after boot (GDTR, IDTR, TR, the SYSCALL MSRs) is in one
  *    QEMU snapshot per boot, loaded again only after a triple fault;
- *  - NMI: QMP inject-nmi, on a CPU without a local APIC so that it reaches
- *    the CPU directly, as KVM's nmi.pending does; #MC: the monitor's mce;
+ *  - NMI: QMP inject-nmi, which reaches the CPU through the local APIC's
+ *    LINT1 (the guest kernel sets it to NMI delivery) as KVM's nmi.pending
+ *    does; #MC: the monitor's mce; the maskable interrupt: a self-IPI the
+ *    guest's lapic_write_gadget sends (QEMU has no command for one);
  *    #DB: raised by the CPU itself from the guest's debug registers
  *    (VM_CAN_GUEST_DR); QEMU cannot inject one with a DR6 payload;
  *  - exits: QEMU does not stop on port I/O, so the back end breaks on the
@@ -121,13 +123,17 @@ struct qemu_vm {
 	struct vm_code_site io[MAX_IO_SITES];
 	int nio;
 	struct vm_code_site rdmsr, wrmsr, iretq; /* rip 0: none known */
-	struct vm_code_site mov_dr[8];		 /* MOV to DRn, by n */
+	struct vm_code_site lapic_store;
+	struct vm_code_site mov_dr[8]; /* MOV to DRn, by n */
 	/* The guest's DR0-3 (0-3), DR6 and DR7 as last read or written;
 	 * dr_known has bit n for each that still holds (see qemu_run). */
 	uint64_t dr[8];
 	unsigned dr_known;
 	/* What the stub cannot show, followed here (see nmi_before_run). */
 	int nmi_blocked, nmi_pending, mce_pending;
+	/* An interrupt went through the local APIC since the boot's snapshot
+	 * was loaded: its IRR and ISR need the snapshot's back. */
+	int apic_used;
 	int mcg_known;
 	uint64_t mcg_status;
 	uint64_t user_bp[4];
@@ -446,8 +452,10 @@ static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
 	snprintf(gdbarg, sizeof(gdbarg), "unix:%s,server=on,wait=off", gdbsock);
 	snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off", qmpsock);
 
-	/* No legacy devices: nothing may interrupt the guest. No local
-	 * APIC: inject-nmi then reaches the CPU directly. */
+	/* No legacy devices: nothing may interrupt the guest. The local
+	 * APIC raises the maskable interrupt (qemu_raise_irq); inject-nmi
+	 * reaches the CPU through its LINT1, which the guest kernel sets to
+	 * NMI delivery before anything is injected (kernel.c). */
 	char *argv[] = {(char *)qemu_binary(),
 			"-nodefaults",
 			"-nographic",
@@ -456,7 +464,7 @@ static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
 			"microvm,accel=tcg,x-option-roms=off,pit=off,pic=off,"
 			"rtc=off,isa-serial=off,memory-backend=ram",
 			"-cpu",
-			"qemu64,+mce,+mca,-apic",
+			"qemu64,+mce,+mca,+apic",
 			"-m",
 			size,
 			"-object",
@@ -588,7 +596,8 @@ enum vm_open_error vm_open_qemu(size_t mem_size, struct vm **out, char *err,
 	vm->base.ops = &qemu_ops;
 	vm->base.mem_size = mem_size;
 	vm->base.software = 1;
-	vm->base.features = VM_CAN_GUEST_DR | VM_GUEST_DR_BESIDE_HOST_BP;
+	vm->base.features =
+		VM_CAN_GUEST_DR | VM_GUEST_DR_BESIDE_HOST_BP | VM_CAN_IRQ;
 	vm->gdb.fd = vm->qmp.fd = -1;
 	vm->next_checkpoint = 1;
 	snprintf(vm->base.backend, sizeof(vm->base.backend),
@@ -984,6 +993,7 @@ static int load_base(struct qemu_vm *vm)
 		return -1;
 	vm->cpu_reset = 0;
 	vm->nmi_blocked = vm->nmi_pending = vm->mce_pending = 0;
+	vm->apic_used = 0;
 	vm->mcg_known = 1;
 	vm->mcg_status = 0;
 	vm->dr_known = 0;
@@ -1088,7 +1098,8 @@ static int qemu_set_state(struct vm *base, const struct vcpu_state *st)
 	if (cp->boot != vm->boot || cp->st.events.nmi.pending)
 		return -1; /* another boot's, or a state this cannot make */
 	/* Events still waiting, or a reset CPU: from the boot's snapshot. */
-	if ((vm->cpu_reset || vm->nmi_pending || vm->mce_pending) &&
+	if ((vm->cpu_reset || vm->nmi_pending || vm->mce_pending ||
+	     vm->apic_used) &&
 	    load_base(vm))
 		return -1;
 	/* The hidden state, by gadgets run from the target's registers. */
@@ -1125,6 +1136,7 @@ static void qemu_note_code_sites(struct vm *base,
 	memset(&vm->rdmsr, 0, sizeof(vm->rdmsr));
 	memset(&vm->wrmsr, 0, sizeof(vm->wrmsr));
 	memset(&vm->iretq, 0, sizeof(vm->iretq));
+	memset(&vm->lapic_store, 0, sizeof(vm->lapic_store));
 	memset(vm->mov_dr, 0, sizeof(vm->mov_dr));
 	/* The first of each gadget instruction: the runtime's, found before
 	 * the stub's entry text, where the harness's own breakpoints are. */
@@ -1133,7 +1145,9 @@ static void qemu_note_code_sites(struct vm *base,
 			sites[i].opcode == VM_SITE_RDMSR   ? &vm->rdmsr
 			: sites[i].opcode == VM_SITE_WRMSR ? &vm->wrmsr
 			: sites[i].opcode == VM_SITE_IRETQ ? &vm->iretq
-							   : NULL;
+			: sites[i].opcode == VM_SITE_LAPIC_STORE
+				? &vm->lapic_store
+				: NULL;
 		if (sites[i].opcode == VM_SITE_MOV_DR)
 			g = &vm->mov_dr[sites[i].dr & 7];
 		if (g && !g->rip)
@@ -1261,6 +1275,29 @@ static int qemu_pend_nmi(struct vm *base)
 
 	vm->nmi_pending = 1; /* a second one while pending collapses */
 	return qmp_execute(&vm->qmp, "{\"execute\":\"inject-nmi\"}", NULL, 0);
+}
+
+/* A fixed self-IPI through the ICR, sent at CPL0 with IF=0 by the guest's
+ * lapic_write_gadget: pending in the APIC, it is taken before the next
+ * instruction once the vCPU is back on its own registers. */
+static int qemu_raise_irq(struct vm *base, uint8_t vector)
+{
+	struct qemu_vm *vm = to_qemu(base);
+	const struct vm_code_site *g = &vm->lapic_store;
+	char hex[2048];
+
+	if (!g->rip || read_all_regs(vm, hex, sizeof(hex)))
+		return -1;
+	vm->apic_used = 1;
+	if (write_reg(vm, GDB_CS, IST_SEL_KERNEL_CS, 4) ||
+	    write_reg(vm, GDB_CS + 1, IST_SEL_KERNEL_SS, 4) ||
+	    write_reg(vm, GDB_EFLAGS, 0x2, 4) ||
+	    write_reg(vm, 0, 1u << 18 | vector, 8) || /* self, fixed */
+	    write_reg(vm, 3, IST_LAPIC_VA + IST_LAPIC_ICR_LO, 8) ||
+	    write_reg(vm, GDB_RIP, g->rip, 8) ||
+	    run_gadget(vm, g->rip + g->len))
+		return -1;
+	return put_regs(vm, hex);
 }
 
 static int qemu_signal_mce(struct vm *base, const struct vm_mce *mce)
@@ -1472,6 +1509,7 @@ static const struct vm_ops qemu_ops = {
 	.set_breakpoints = qemu_set_breakpoints,
 	.pend_nmi = qemu_pend_nmi,
 	.signal_mce = qemu_signal_mce,
+	.raise_irq = qemu_raise_irq,
 	.set_guest_debugregs = qemu_set_guest_debugregs,
 	.disarm_guest_breakpoints = qemu_disarm_guest_breakpoints,
 	.run = qemu_run,

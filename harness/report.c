@@ -154,6 +154,11 @@ static void report_counts(FILE *f, int depth, const struct depth_counts *c)
 			"; %zu not run (the model says the event cannot "
 			"arise there)",
 			c->impossible);
+	if (c->held_out)
+		fprintf(f,
+			"; %zu not run (held past the trace's end: they land "
+			"outside entry text)",
+			c->held_out);
 	fprintf(f, "\n");
 }
 

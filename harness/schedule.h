@@ -17,7 +17,7 @@ struct schedule_step {
 	struct injection inj;
 	uint64_t addr; /* where the schedule makes the event pending */
 	unsigned exec;
-	enum model_outcome outcome; /* what the model says happens there */
+	enum model_outcome outcome; /* what the model says where it is raised */
 	uint64_t delivered_addr;    /* where the CPU delivers it (held events */
 	unsigned delivered_exec;    /* land at a later boundary), or 0 */
 	char insn[112];		    /* disassembly at addr */

@@ -338,6 +338,18 @@ static enum trace_end record(struct recorder *r, unsigned timeout_ms)
 	int nbps = lay->nentry_points, stepping = 0;
 
 	memcpy(bps, lay->entry_points, sizeof(bps));
+	/* After an injection the first boundary is the event's gate, which
+	 * need not be an entry point (the maskable interrupt's is not). */
+	if (r->injector) {
+		uint64_t gate = guest_gate(lay, r->injector->vector);
+
+		if (guest_in_entry_text(lay, gate) &&
+		    !is_entry_point(lay, gate)) {
+			memmove(bps + 1, bps, sizeof(bps) - sizeof(bps[0]));
+			bps[0] = gate;
+			nbps = nbps < 4 ? nbps + 1 : 4;
+		}
+	}
 	for (int exits = 0; exits < TRACE_MAX_EXITS; exits++) {
 		struct reader_ctx rd = {r->vm, 0};
 		struct vm_exit ex;

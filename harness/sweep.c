@@ -51,6 +51,7 @@ struct depth_counts sweep_totals(const struct stub_sweep *s)
 		t.arch_shutdown += s->counts[d].arch_shutdown;
 		t.outside += s->counts[d].outside;
 		t.impossible += s->counts[d].impossible;
+		t.held_out += s->counts[d].held_out;
 		t.harness_errors += s->counts[d].harness_errors;
 	}
 	return t;
@@ -131,7 +132,7 @@ static long delivery_index(const struct trace *t, size_t i,
 	const char *why;
 
 	*o = model_decide(&t->b[i].snap.state, inj, &why);
-	if (*o != MODEL_DEFER && *o != MODEL_LATCH)
+	if (*o != MODEL_DEFER && *o != MODEL_LATCH && *o != MODEL_MASKED)
 		return (long)i;
 	held.db_held = inj->kind == EVENT_DB && *o == MODEL_DEFER;
 	for (size_t j = i + 1; j < t->n; j++) {
@@ -396,6 +397,7 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	struct path child;
 	struct verdict v;
 	uint64_t commit_label;
+	const char *why_not;
 	char why[400];
 	long j;
 
@@ -419,9 +421,14 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	p->sched.depth = level + 1;
 
 	j = delivery_index(t, i, &st->inj, &outcome);
-	st->outcome = outcome;
-	if (j < 0 || outcome == MODEL_IMPOSSIBLE) {
+	/* What the model says where the event is raised (held or not). */
+	st->outcome = model_decide(&t->b[i].snap.state, &st->inj, &why_not);
+	if (outcome == MODEL_IMPOSSIBLE) {
 		s->counts[level].impossible++;
+		return;
+	}
+	if (j < 0) {
+		s->counts[level].held_out++;
 		return;
 	}
 	at = &t->b[j];
@@ -472,9 +479,16 @@ static void sweep_trace(struct sweeper *w, const struct trace *t, int level,
 	for (size_t i = 0; i < t->n; i++) {
 		if (!at_matches(w, &t->b[i], level))
 			continue;
-		for (int k = 0; k < EVENT_KIND_COUNT; k++)
+		for (int k = 0; k < EVENT_KIND_COUNT; k++) {
+			/* A maskable interrupt raised while IF=0 waits for
+			 * the first boundary with IF=1, where it is tried
+			 * anyway: earlier it adds only duplicates. */
+			if (k == EVENT_IRQ &&
+			    !(t->b[i].snap.state.regs.rflags & RFLAGS_IF))
+				continue;
 			if (events & (1u << k))
 				try_schedule(w, t, i, level, p, k, NULL);
+		}
 		if ((events & (1u << EVENT_DB)) && t->b[i].ss_watch.from)
 			try_schedule(w, t, i, level, p, EVENT_DB,
 				     &t->b[i].ss_watch);

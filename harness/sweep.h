@@ -35,6 +35,9 @@ struct depth_counts {
 	size_t arch_shutdown; /* the CPU had to shut down */
 	size_t outside;	      /* failed, but broke a declared assumption */
 	size_t impossible;    /* the model says the event cannot arise there */
+	/* Held (shadow, NMI blocked, IF=0) beyond the trace's last boundary:
+	 * it lands outside entry text (after SYSRETQ, in user mode). */
+	size_t held_out;
 	size_t harness_errors;
 };
 

@@ -137,6 +137,11 @@ int vm_pend_debug_exception(struct vm *vm, uint64_t dr6_payload)
 		       : -1;
 }
 
+int vm_raise_irq(struct vm *vm, uint8_t vector)
+{
+	return vm->ops->raise_irq ? vm->ops->raise_irq(vm, vector) : -1;
+}
+
 int vm_signal_mce(struct vm *vm, const struct vm_mce *mce)
 {
 	return vm->ops->signal_mce(vm, mce);

@@ -45,13 +45,14 @@ enum vm_feature {
 	 * kvm_pvm (they never fire) nor QEMU (it raises the trap before the
 	 * shadowed instruction): tests/test_model.c, fact 8. */
 	VM_DATA_BP_HELD = 1 << 3,
+	VM_CAN_IRQ = 1 << 4, /* raise a maskable interrupt (vm_raise_irq) */
 };
 
 /* A guest instruction a back end may need to know of: port I/O and HLT,
  * where a back end that cannot trap those by itself (QEMU) stops instead;
- * RDMSR, WRMSR, IRETQ and MOV to DRn, which such a back end runs to read
- * and set what its debugger interface does not show (MCG_STATUS, NMI
- * blocking, the debug registers). */
+ * RDMSR, WRMSR, IRETQ, MOV to DRn and a store to the local APIC, which
+ * such a back end runs to read and set what its debugger interface does not
+ * show (MCG_STATUS, NMI blocking, the debug registers, a self-IPI). */
 struct vm_code_site {
 	uint64_t rip;
 	uint8_t len;
@@ -67,6 +68,8 @@ struct vm_code_site {
 #define VM_SITE_WRMSR  0x30 /* 0f 30 */
 #define VM_SITE_IRETQ  0xcf /* 48 cf */
 #define VM_SITE_MOV_DR 0x23 /* 0f 23 /r */
+/* lapic_write_gadget (boot.S): movl %eax, (%rdx), found by its symbol. */
+#define VM_SITE_LAPIC_STORE 0x89
 
 /* One machine-check event for bank 0, as KVM_X86_SET_MCE takes it. */
 struct vm_mce {
@@ -163,6 +166,12 @@ int vm_pend_nmi(struct vm *vm);
 /* Makes a #DB pending as an exception whose payload (KVM_CAP_EXCEPTION_
  * PAYLOAD) is the DR6 bits its cause sets; delivery writes them to DR6. */
 int vm_pend_debug_exception(struct vm *vm, uint64_t dr6_payload);
+
+/* Raises the maskable interrupt `vector` on a vCPU standing where it can be
+ * taken (IF=1, no shadow): the CPU delivers it before the next instruction.
+ * KVM: injected through the events block (no in-kernel APIC); QEMU: the
+ * guest's local APIC sends it to itself. */
+int vm_raise_irq(struct vm *vm, uint8_t vector);
 
 /* Signals a machine check in bank 0 (KVM_X86_SET_MCE). An uncorrected one
  * is delivered as #MC, or shuts the machine down while MCIP is set; a

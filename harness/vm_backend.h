@@ -19,6 +19,8 @@ struct vm_ops {
 	int (*pend_nmi)(struct vm *vm);
 	int (*pend_debug_exception)(struct vm *vm, uint64_t dr6_payload);
 	int (*signal_mce)(struct vm *vm, const struct vm_mce *mce);
+	/* Optional (VM_CAN_IRQ). */
+	int (*raise_irq)(struct vm *vm, uint8_t vector);
 	int (*set_guest_debugregs)(struct vm *vm,
 				   const struct kvm_debugregs *dr);
 	/* Optional; without it vm.c reads the debug registers and writes

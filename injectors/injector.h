@@ -12,6 +12,7 @@ enum event_kind {
 	EVENT_NMI,
 	EVENT_DB,
 	EVENT_MC,
+	EVENT_IRQ,
 	EVENT_KIND_COUNT,
 };
 

@@ -5,12 +5,14 @@
 #include "../guest/ist_abi.h"
 #include "injector.h"
 
-extern const struct injector nmi_injector, db_injector, mc_injector;
+extern const struct injector nmi_injector, db_injector, mc_injector,
+	irq_injector;
 
 static const struct injector *const injectors[EVENT_KIND_COUNT] = {
 	[EVENT_NMI] = &nmi_injector,
 	[EVENT_DB] = &db_injector,
 	[EVENT_MC] = &mc_injector,
+	[EVENT_IRQ] = &irq_injector,
 };
 
 void injection_default(struct injection *inj, enum event_kind kind)

@@ -116,7 +116,7 @@ if ! grep -q "not found: install QEMU" "$err"; then
 		"$bin" sweep --backend qemu --stub linux --depth 2 --events nmi:nmi --at entry_SYSCALL_64+0x0 --exec 1
 	check "qemu: #DB by payload refused" 2 "#DB by payload needs a back end that can inject it \\(KVM\\); qemu .* \\(use --db-method dr\\)" 1 -- \
 		"$bin" sweep --backend qemu --events nmi,db --db-method payload
-	check "qemu: #DB by the guest's DR0 by default" 0 "depth: 1   events: nmi,db,mc   #DB by: guest DR0   first" 0 -- \
+	check "qemu: #DB by the guest's DR0 by default" 0 "depth: 1   events: nmi,db,mc,irq   #DB by: guest DR0   first" 0 -- \
 		"$bin" sweep --backend qemu --stub linux --depth 1 --at entry_SYSCALL_64
 	check "qemu: cs-swapgs fails in the SYSCALL gap" 0 "FAIL  nmi@entry_SYSCALL_64\\+0x0: invariant" 0 -- \
 		"$bin" sweep --backend qemu --stub cs-swapgs --at entry_SYSCALL_64

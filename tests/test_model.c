@@ -30,6 +30,8 @@
  *        the SYSCALL in the MOV SS shadow, on the entry's first
  *        instruction at CPL0 (CVE-2018-8897; hardware KVM only: kvm_pvm
  *        never fires data breakpoints, QEMU raises the trap too early).
+ *     9. A maskable interrupt raised where IF=1 and no shadow is taken
+ *        there, its frame naming that boundary.
  *
  *     Where shared/reference/kvm-here.md says the software back end differs
  *     from hardware (kvm_pvm delivers deferred NMIs late: at its next VM
@@ -198,6 +200,20 @@ static const struct model_case model_cases[] = {
 	/* #DB data breakpoint on a MOV SS operand: a trap after the MOV SS,
 	 * held by its shadow past the next instruction (CVE-2018-8897); RF
 	 * does not suppress it. */
+	/* The maskable interrupt: masked by IF, held by both shadows, not
+	 * blocked by NMI blocking. */
+	{"IRQ with IF=0 is held until IF=1", EVENT_IRQ, .want = MODEL_MASKED},
+	{"IRQ with IF=1 is delivered", EVENT_IRQ, .rflags = RFLAGS_IF,
+	 .want = MODEL_DELIVER},
+	{"IRQ in an STI shadow is deferred", EVENT_IRQ, .rflags = RFLAGS_IF,
+	 .shadow = KVM_X86_SHADOW_INT_STI, .want = MODEL_DEFER},
+	{"IRQ in a MOV SS shadow is deferred", EVENT_IRQ, .rflags = RFLAGS_IF,
+	 .shadow = KVM_X86_SHADOW_INT_MOV_SS, .want = MODEL_DEFER},
+	{"IRQ while NMIs are blocked, IF=1, is delivered", EVENT_IRQ,
+	 .rflags = RFLAGS_IF, .nmi_masked = 1, .want = MODEL_DELIVER},
+	{"IRQ with IF=0 in an STI shadow is held until IF=1", EVENT_IRQ,
+	 .shadow = KVM_X86_SHADOW_INT_STI, .want = MODEL_MASKED},
+
 	/* #DB from ICEBP: INT1's own trap, right after it, in any shadow. */
 	{"#DB ICEBP with no INT1 before cannot happen", EVENT_DB, DB_ICEBP,
 	 .want = MODEL_IMPOSSIBLE},
@@ -888,6 +904,47 @@ static void test_db_data_breakpoint_after_mov_ss(struct probe *p)
 	       db ? (unsigned long long)db->aux[0] : 0ULL);
 }
 
+/* Fact 9: a maskable interrupt raised where IF=1 and no shadow is taken
+ * there, before the instruction: probe_sti_open, past the STI's shadow
+ * (its instruction is the CLI that closes the window again). */
+static void test_irq_taken_where_enabled(struct probe *p)
+{
+	const char *fact = "IRQ with IF=1, no shadow, is taken at once";
+	const struct ist_log_entry *irq;
+	uint64_t after = sym(p, "probe_sti_open");
+	int before = check_failures;
+	struct injection inj;
+	struct vcpu_state st;
+	char why[200];
+
+	if (!(vm_features(p->vm) & VM_CAN_IRQ)) {
+		report_skip(fact, "this back end cannot raise an interrupt");
+		return;
+	}
+	injection_default(&inj, EVENT_IRQ);
+	if (restore_plain(p) ||
+	    run_to(p, after, &st, why, sizeof(why)) != BY_BREAKPOINT) {
+		report_error(fact, "cannot stop at probe_sti_open: %s", why);
+		return;
+	}
+	CHECK_EQ_U64(st.regs.rflags & RFLAGS_IF, RFLAGS_IF);
+	CHECK_EQ_U64(st.events.interrupt.shadow & SHADOWS, 0);
+	CHECK_EQ_STR(model_outcome_name(predict(&st, &inj)),
+		     model_outcome_name(MODEL_DELIVER));
+	if (inject(p, &inj, &st) || run_to_end(p)) {
+		report_error(fact, "the back end refused the interrupt or run");
+		return;
+	}
+	CHECK_EQ_U64(p->obs.end, RUN_DONE);
+	CHECK_EQ_U64(bodies(&p->obs.log, IST_VEC_IRQ), 1);
+	irq = body(&p->obs.log, IST_VEC_IRQ, 0);
+	CHECK(irq != NULL);
+	if (irq)
+		CHECK_EQ_STR(where(p, irq->regs.rip), where(p, after));
+	report(before, "%s: model says delivered, frame at %s", fact,
+	       irq ? where(p, irq->regs.rip) : "-");
+}
+
 static int probe_open(struct probe *p, struct vm *vm)
 {
 	char err[400];
@@ -950,6 +1007,7 @@ static void test_against_machine(struct vm *vm)
 	test_db_payload(&p, DB_SINGLE_STEP, DR6_BS, "BS", MODEL_IMPOSSIBLE);
 	test_db_guest_breakpoint(&p);
 	test_db_data_breakpoint_after_mov_ss(&p);
+	test_irq_taken_where_enabled(&p);
 	test_mc_inside_nmi(&p);
 	probe_close(&p);
 }

@@ -23,6 +23,9 @@
  *   run on the thread's save area or write the user's stack at exactly the
  *   declared windows; percpu-kstack-ist, its fix, passes depth 1 and a
  *   narrowed depth 2;
+ * - sti-padded: a maskable interrupt taken at SYSRETQ, on the user's stack
+ *   and GS, raised there or in the STI shadow before it; sti-shadow: the
+ *   shadow holds every one past SYSRETQ, out of entry text;
  * - movss-db (CVE-2018-8897): the data breakpoint on the workload's MOV SS
  *   operand lands on the first instruction of the SYSCALL entry and fails
  *   there, the instruction breakpoints are outside its assumption; linux
@@ -727,6 +730,52 @@ static void test_percpu_kstack(struct vm *vm)
 	stub_sweep_free(&s);
 }
 
+/* The sti pair, depth 1, interrupts only. sti-padded: at each system call
+ * two interrupts, one raised in the STI shadow (held one instruction) and
+ * one at SYSRETQ, both taken at SYSRETQ and failing there (the body on the
+ * user's stack and GS). sti-shadow: the only boundary with IF=1 is SYSRETQ,
+ * in the shadow: each interrupt is held past the trace, none runs. */
+static void test_sti_pair(struct vm *vm)
+{
+	struct sweep_options o = narrowed(vm, 1, 1u << EVENT_IRQ, NULL);
+	uint64_t sysretq = 0;
+	struct stub_sweep s;
+
+	if (!(vm_features(vm) & VM_CAN_IRQ)) {
+		CHECK(!"the back end raises interrupts");
+		return;
+	}
+	o.exec = 0;
+	if (sweep_with(vm, IST_GUEST_DIR, "sti-padded", &o, &s)) {
+		CHECK(!"sti-padded sweeps");
+		return;
+	}
+	CHECK(image_symbol_addr(&s.img, "syscall_sysretq", &sysretq) == 0);
+	CHECK_EQ_U64(s.counts[0].schedules, 2 * IST_SYSCALL_COUNT);
+	CHECK_EQ_U64(s.counts[0].failed, 2 * IST_SYSCALL_COUNT);
+	CHECK_EQ_U64(s.counts[0].harness_errors, 0);
+	CHECK_EQ_U64(s.not_as_declared, 0);
+	for (size_t i = 0; i < s.nrecords; i++) {
+		const struct sweep_record *r = &s.records[i];
+
+		CHECK_EQ_U64(r->verdict.kind, VERDICT_INVARIANT);
+		CHECK_EQ_U64(r->sched.step[0].delivered_addr, sysretq);
+		CHECK(verdict_field(&r->verdict, "irq.gs_base") != NULL);
+		CHECK(verdict_field(&r->verdict, "irq.rsp (a kernel stack)") !=
+		      NULL);
+	}
+	stub_sweep_free(&s);
+
+	if (sweep_with(vm, IST_GUEST_DIR, "sti-shadow", &o, &s)) {
+		CHECK(!"sti-shadow sweeps");
+		return;
+	}
+	CHECK_EQ_U64(s.counts[0].schedules, 0);
+	CHECK_EQ_U64(s.counts[0].held_out, IST_SYSCALL_COUNT);
+	CHECK_EQ_U64(s.not_as_declared, 0);
+	stub_sweep_free(&s);
+}
+
 /* The guest's own watchpoint on the MOV SS operand, armed before the MOV
  * SS runs. Where the back end holds its trap as hardware does, the sweep
  * uses it (test_movss_db checks the verdicts either way). On QEMU, which
@@ -1037,6 +1086,7 @@ int main(int argc, char **argv)
 	test_nmi_no_ist(vm);
 	test_movss_db(vm);
 	test_percpu_kstack(vm);
+	test_sti_pair(vm);
 	test_atomic_ist(vm);
 	test_naive_ist_db_reentry(vm);
 	test_naive_ist_nmi_x_nmi(vm, EVENT_MC);

@@ -15,7 +15,11 @@
  *   probe_mov_ss_after    the first boundary after the shadow
  *   probe_sti             sti                opens an STI shadow on
  *   probe_sti_shadow      out %al, $IST_PORT_PROBE  (the shadowed insn)
- *   probe_sti_after       cli: the first boundary after the shadow
+ *   probe_sti_after       nop: the first boundary after the shadow
+ *   probe_sti_open        cli: IF=1, no shadow, one instruction later (on
+ *                         QEMU the host completes the shadowed OUT by
+ *                         moving RIP past it, so the CPU still reports the
+ *                         STI shadow at probe_sti_after)
  *
  * The shadowed instruction is an OUT to a port nothing else uses, so the
  * host can stop at the boundary inside the shadow on either back end: on
@@ -78,6 +82,9 @@ probe_sti_shadow:
 	outb %al, $IST_PORT_PROBE
 	.globl probe_sti_after
 probe_sti_after:
+	nop
+	.globl probe_sti_open
+probe_sti_open:
 	cli
 
 	movq %rsp, %rdi
