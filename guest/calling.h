@@ -82,6 +82,26 @@ ist_gate_\name:
 	.popsection
 .endm
 
+/* TRACE_USER from, to: user code in [from, to) is traced like entry text:
+ * every boundary there is an injection point (the maskable interrupt, at
+ * CPL3, is what a user-side design like scheduler activations must
+ * survive). Stepping at CPL3 needs a back end that stops there (QEMU,
+ * hardware KVM; not kvm_pvm). At most 4. */
+.macro TRACE_USER from, to
+	.pushsection .ist_trace_user, "", @progbits
+	.quad \from, \to
+	.popsection
+.endm
+
+/* USER_SCRATCH from, to: user memory in [from, to) that the design writes
+ * on its own (activation records, the stack an upcall runs on): the oracle
+ * does not compare it with the golden run. At most 4. */
+.macro USER_SCRATCH from, to
+	.pushsection .ist_user_scratch, "", @progbits
+	.quad \from, \to
+	.popsection
+.endm
+
 /* HANDLES events: the event kinds (IST_EVENT_* ORed) this stub has entries
  * for; the sweep injects only those. Without it: IST_EVENT_NMI. */
 .macro HANDLES events

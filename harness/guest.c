@@ -134,6 +134,7 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 	}
 	lay->kernel_rw_len = krw_end - krw_start;
 	lay->user_rw_len = urw_end - urw_start;
+	lay->user_rw_va = urw_start;
 	if (!fits(lay->log_gpa, sizeof(struct ist_log)) ||
 	    !fits(lay->ist_stacks_gpa,
 		  sizeof(struct ist_stack) * IST_STACK_COUNT) ||
@@ -205,8 +206,28 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 		       &lay->nexpects, err, errlen) ||
 	    read_table(img, ".ist_assume", lay->assumes,
 		       sizeof(struct ist_assume), GUEST_MAX_EXPECTS,
-		       &lay->nassumes, err, errlen))
+		       &lay->nassumes, err, errlen) ||
+	    read_table(img, ".ist_trace_user", lay->trace_user,
+		       sizeof(lay->trace_user[0]), 4, &lay->ntrace_user, err,
+		       errlen) ||
+	    read_table(img, ".ist_user_scratch", lay->user_scratch,
+		       sizeof(lay->user_scratch[0]), 4, &lay->nuser_scratch,
+		       err, errlen))
 		return -1;
+	for (int i = 0; i < lay->ntrace_user; i++) {
+		uint64_t from = lay->trace_user[i].from,
+			 to = lay->trace_user[i].to;
+
+		if (from >= to || from < IST_USER_BASE ||
+		    to > IST_USER_BASE + 0x200000) {
+			snprintf(err, errlen,
+				 "%s: TRACE_USER 0x%llx..0x%llx is not a "
+				 "range of user code",
+				 img->path, (unsigned long long)from,
+				 (unsigned long long)to);
+			return -1;
+		}
+	}
 	for (int i = 0; i < lay->nassumes; i++)
 		lay->assumes[i].text[IST_ASSUME_TEXT - 1] = 0;
 	for (int i = 0; i < lay->nexpects; i++) {
@@ -437,6 +458,30 @@ uint64_t guest_gate(const struct guest_layout *lay, uint64_t vector)
 		return lay->gate_irq;
 	}
 	return 0;
+}
+
+size_t guest_traced_index(const struct guest_layout *lay, uint64_t addr)
+{
+	size_t base = lay->entry_text_end - lay->entry_text_start;
+
+	if (addr >= lay->entry_text_start && addr < lay->entry_text_end)
+		return addr - lay->entry_text_start;
+	for (int i = 0; i < lay->ntrace_user; i++) {
+		if (addr >= lay->trace_user[i].from &&
+		    addr < lay->trace_user[i].to)
+			return base + (addr - lay->trace_user[i].from);
+		base += lay->trace_user[i].to - lay->trace_user[i].from;
+	}
+	return 0;
+}
+
+size_t guest_traced_size(const struct guest_layout *lay)
+{
+	size_t n = lay->entry_text_end - lay->entry_text_start;
+
+	for (int i = 0; i < lay->ntrace_user; i++)
+		n += lay->trace_user[i].to - lay->trace_user[i].from;
+	return n;
 }
 
 uint64_t guest_commit_label(const struct guest_layout *lay, int kind)

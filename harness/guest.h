@@ -48,7 +48,12 @@ struct guest_layout {
 	uint64_t body_stack[2]; /* BODY_STACK [from, to); 0, 0 when none */
 	struct ist_assume assumes[GUEST_MAX_EXPECTS];
 	int nassumes;
-	const char *info; /* the stub's STUB_INFO line, or "" */
+	struct {
+		uint64_t from, to;
+	} trace_user[4], user_scratch[4]; /* TRACE_USER, USER_SCRATCH */
+	int ntrace_user, nuser_scratch;
+	uint64_t user_rw_va; /* __user_rw_start */
+	const char *info;    /* the stub's STUB_INFO line, or "" */
 };
 
 /* Reads the layout out of a guest image's symbols and sections. Returns -1
@@ -61,11 +66,24 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 int guest_boot(struct vm *vm, const struct guest_image *img,
 	       const struct guest_layout *lay, uint64_t seed);
 
+/* Entry text, or user code the stub traces (TRACE_USER): where boundaries
+ * are recorded. */
 static inline int guest_in_entry_text(const struct guest_layout *lay,
 				      uint64_t addr)
 {
-	return addr >= lay->entry_text_start && addr < lay->entry_text_end;
+	if (addr >= lay->entry_text_start && addr < lay->entry_text_end)
+		return 1;
+	for (int i = 0; i < lay->ntrace_user; i++)
+		if (addr >= lay->trace_user[i].from &&
+		    addr < lay->trace_user[i].to)
+			return 1;
+	return 0;
 }
+
+/* A dense index over the traced ranges (entry text first), for per-address
+ * counters; guest_traced_size() of them. addr must be traced. */
+size_t guest_traced_index(const struct guest_layout *lay, uint64_t addr);
+size_t guest_traced_size(const struct guest_layout *lay);
 
 /* The guest's OUT, HLT, RDMSR, WRMSR, IRETQ and MOV-to-DRn instructions,
  * found by decoding its code sections from start to end, for a back end

@@ -259,7 +259,7 @@ enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 	vm->run->kvm_valid_regs = SYNC_SETS;
 	detect_backend(vm);
 	if (!vm->base.software)
-		vm->base.features |= VM_DATA_BP_HELD;
+		vm->base.features |= VM_DATA_BP_HELD | VM_CAN_STEP_USER;
 	return VM_OK;
 
 unusable:

@@ -69,6 +69,9 @@ struct oracle_context {
 	/* BODY_STACK: every body runs in [body_lo, body_hi) instead of its
 	 * IST stack; both 0 when the stub declares none. */
 	uint64_t body_lo, body_hi;
+	/* USER_SCRATCH, as offsets into the user rw range: not compared. */
+	uint64_t scratch_lo[4], scratch_hi[4];
+	int nscratch;
 };
 
 /* One event the model says the CPU delivered during the trial. */

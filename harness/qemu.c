@@ -596,8 +596,8 @@ enum vm_open_error vm_open_qemu(size_t mem_size, struct vm **out, char *err,
 	vm->base.ops = &qemu_ops;
 	vm->base.mem_size = mem_size;
 	vm->base.software = 1;
-	vm->base.features =
-		VM_CAN_GUEST_DR | VM_GUEST_DR_BESIDE_HOST_BP | VM_CAN_IRQ;
+	vm->base.features = VM_CAN_GUEST_DR | VM_GUEST_DR_BESIDE_HOST_BP |
+			    VM_CAN_IRQ | VM_CAN_STEP_USER;
 	vm->gdb.fd = vm->qmp.fd = -1;
 	vm->next_checkpoint = 1;
 	snprintf(vm->base.backend, sizeof(vm->base.backend),

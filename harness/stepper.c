@@ -160,6 +160,10 @@ struct recorder {
 	 * its trap lands on the second boundary after it. */
 	struct ss_watch ss_pending;
 	int ss_age;
+	/* trace_after: the RIP in the frame the event's delivery pushed, read
+	 * at its gate (landed: it could be read). */
+	uint64_t landed_rip;
+	int landed;
 	char *err;
 	size_t errlen;
 };
@@ -193,7 +197,7 @@ static struct boundary *record_boundary(struct recorder *r,
 	    snapshot_take(r->vm, r->lay, &b->snap))
 		return NULL;
 	b->addr = st->regs.rip;
-	b->exec = ++r->execs[b->addr - r->lay->entry_text_start];
+	b->exec = ++r->execs[guest_traced_index(r->lay, b->addr)];
 	insn_decode(code, sizeof(code), b->addr, &b->insn);
 	return b;
 }
@@ -392,12 +396,19 @@ static enum trace_end record(struct recorder *r, unsigned timeout_ms)
 		if (r->t->n >= r->max)
 			return error(r, last,
 				     "more boundaries than a trace may hold");
-		if (r->t->n == 0 && r->injector && r->injector->delivered &&
-		    st.regs.rip == guest_gate(lay, r->injector->vector) &&
-		    r->injector->delivered(r->vm, r->inj))
-			return error(r, last,
-				     "the back end refused to finish the "
-				     "event's delivery");
+		if (r->t->n == 0 && r->injector &&
+		    st.regs.rip == guest_gate(lay, r->injector->vector)) {
+			/* The frame the CPU pushed, read now: the handler
+			 * may rewrite it (an upcall does). */
+			r->landed =
+				vm_read_virt(r->vm, st.sregs.cr3, st.regs.rsp,
+					     &r->landed_rip, 8) == 0;
+			if (r->injector->delivered &&
+			    r->injector->delivered(r->vm, r->inj))
+				return error(r, last,
+					     "the back end refused to finish "
+					     "the event's delivery");
+		}
 		last = record_boundary(r, &st);
 		if (!last)
 			return error(r, NULL, "cannot record a boundary");
@@ -464,8 +475,7 @@ static int recorder_init(struct recorder *r, struct vm *vm,
 	r->err = err;
 	r->errlen = errlen;
 	r->max = NESTED_TRACE_MAX * 16;
-	r->execs = calloc(lay->entry_text_end - lay->entry_text_start,
-			  sizeof(unsigned));
+	r->execs = calloc(guest_traced_size(lay), sizeof(unsigned));
 	return r->execs ? 0 : -1;
 }
 
@@ -570,11 +580,8 @@ int trace_after(struct vm *vm, const struct guest_image *img,
 		out->resumed = out->n;
 	/* The event must have landed where the model said: the first boundary
 	 * is its gate, and the frame the CPU pushed names `at`. */
-	if (out->n && guest_gate(lay, injector->vector) == out->b[0].addr &&
-	    guest_in_entry_text(lay, out->b[0].addr) &&
-	    vm_read_virt(vm, out->b[0].snap.state.sregs.cr3,
-			 out->b[0].snap.state.regs.rsp, &frame_rip, 8) == 0 &&
-	    frame_rip != at->addr) {
+	frame_rip = r.landed_rip;
+	if (r.landed && frame_rip != at->addr) {
 		char want[160], got[160];
 		snprintf(err, errlen,
 			 "the %s was delivered at %s, not at %s where the "

@@ -514,6 +514,14 @@ int sweep_stub(struct vm *vm, const char *name, const char *path,
 		snprintf(s->error, sizeof(s->error), "%s", err);
 		return -1;
 	}
+	if (s->lay.ntrace_user && !(vm_features(vm) & VM_CAN_STEP_USER)) {
+		snprintf(s->error, sizeof(s->error),
+			 "%s traces user code (TRACE_USER), and %s cannot stop "
+			 "the guest at CPL3: sweep it with --backend qemu",
+			 name, vm_backend(vm));
+		image_free(&s->img);
+		return -1;
+	}
 	if (golden_run(vm, &s->img, &s->lay, opt->seed, &s->golden, err,
 		       sizeof(err))) {
 		snprintf(s->error, sizeof(s->error), "%s", err);

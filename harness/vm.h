@@ -46,6 +46,9 @@ enum vm_feature {
 	 * shadowed instruction): tests/test_model.c, fact 8. */
 	VM_DATA_BP_HELD = 1 << 3,
 	VM_CAN_IRQ = 1 << 4, /* raise a maskable interrupt (vm_raise_irq) */
+	/* Breakpoints stop the guest at CPL3 too (not kvm_pvm, which runs
+	 * ring 3 natively): user code can be traced (TRACE_USER). */
+	VM_CAN_STEP_USER = 1 << 5,
 };
 
 /* A guest instruction a back end may need to know of: port I/O and HLT,

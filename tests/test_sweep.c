@@ -26,6 +26,10 @@
  * - sti-padded: a maskable interrupt taken at SYSRETQ, on the user's stack
  *   and GS, raised there or in the STI shadow before it; sti-shadow: the
  *   shadow holds every one past SYSRETQ, out of entry text;
+ * - activation: an interrupt inside the user-side restore of a scheduler
+ *   activation, while the kernel reuses the one record, fails at every
+ *   boundary before the restore's last read, and passes after it;
+ *   activation-chained passes every interrupt at depth 2;
  * - movss-db (CVE-2018-8897): the data breakpoint on the workload's MOV SS
  *   operand lands on the first instruction of the SYSCALL entry and fails
  *   there, the instruction breakpoints are outside its assumption; linux
@@ -776,6 +780,53 @@ static void test_sti_pair(struct vm *vm)
 	stub_sweep_free(&s);
 }
 
+/* The activation pair, interrupts to depth 2, on a back end that stops at
+ * CPL3. Depth 1: an interrupt at each of the workload's 11 boundaries with
+ * IF=1, all pass. Depth 2, activation: a second interrupt at each of the
+ * restore's 20 boundaries before upcall_done (6 pushes, 14 loads) fails,
+ * the ones after pass; activation-chained passes them all. */
+static void test_activation_pair(struct vm *vm)
+{
+	struct sweep_options o = narrowed(vm, 2, 1u << EVENT_IRQ, NULL);
+	uint64_t upcall = 0, done = 0;
+	struct stub_sweep s;
+
+	if (!(vm_features(vm) & VM_CAN_STEP_USER)) {
+		printf("SKIP activation pair: %s cannot stop at CPL3\n",
+		       vm_backend(vm));
+		return;
+	}
+	o.exec = 0;
+	if (sweep_with(vm, IST_GUEST_DIR, "activation", &o, &s)) {
+		CHECK(!"activation sweeps");
+		return;
+	}
+	CHECK(image_symbol_addr(&s.img, "upcall", &upcall) == 0);
+	CHECK(image_symbol_addr(&s.img, "upcall_done", &done) == 0);
+	CHECK_EQ_U64(s.counts[0].schedules, 11);
+	CHECK_EQ_U64(s.counts[0].passed, 11);
+	CHECK_EQ_U64(s.counts[1].failed, 11 * 20);
+	CHECK_EQ_U64(s.counts[1].harness_errors, 0);
+	CHECK_EQ_U64(s.not_as_declared, 0);
+	for (size_t i = 0; i < s.nrecords; i++) {
+		const struct schedule_step *st = &s.records[i].sched.step[1];
+
+		CHECK_EQ_U64(s.records[i].sched.depth, 2);
+		CHECK(st->delivered_addr >= upcall &&
+		      st->delivered_addr < done);
+	}
+	stub_sweep_free(&s);
+
+	if (sweep_with(vm, IST_GUEST_DIR, "activation-chained", &o, &s)) {
+		CHECK(!"activation-chained sweeps");
+		return;
+	}
+	CHECK_EQ_U64(s.counts[0].passed, 11);
+	CHECK(s.counts[1].schedules >= 11 * 20);
+	CHECK_EQ_U64(s.counts[1].passed, s.counts[1].schedules);
+	stub_sweep_free(&s);
+}
+
 /* The guest's own watchpoint on the MOV SS operand, armed before the MOV
  * SS runs. Where the back end holds its trap as hardware does, the sweep
  * uses it (test_movss_db checks the verdicts either way). On QEMU, which
@@ -1087,6 +1138,7 @@ int main(int argc, char **argv)
 	test_movss_db(vm);
 	test_percpu_kstack(vm);
 	test_sti_pair(vm);
+	test_activation_pair(vm);
 	test_atomic_ist(vm);
 	test_naive_ist_db_reentry(vm);
 	test_naive_ist_nmi_x_nmi(vm, EVENT_MC);
