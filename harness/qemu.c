@@ -51,6 +51,7 @@
 #include "../guest/ist_abi.h"
 #include "gdbremote.h"
 #include "qmp.h"
+#include "tempdir.h"
 #include "vm_backend.h"
 
 #define QEMU_BINARY	 "qemu-system-x86_64"
@@ -206,68 +207,7 @@ static int write_reg(struct qemu_vm *vm, int reg, uint64_t v, int bytes)
  * (PR_SET_PDEATHSIG). */
 static const char *const dir_files[] = {"ram", "snapshots.qcow2", "gdb",
 					"qmp", "qemu.log",	  "owner"};
-#define MAX_LIVE_DIRS 8
-static char live_dirs[MAX_LIVE_DIRS][64];
-
-/* Async-signal-safe: only unlink and rmdir on fixed-size buffers. */
-static void remove_dir(const char *dir)
-{
-	char path[128];
-
-	for (size_t i = 0; i < sizeof(dir_files) / sizeof(dir_files[0]); i++) {
-		size_t n = strlen(dir), m = strlen(dir_files[i]);
-		if (n + m + 2 > sizeof(path))
-			continue;
-		memcpy(path, dir, n);
-		path[n] = '/';
-		memcpy(path + n + 1, dir_files[i], m + 1);
-		unlink(path);
-	}
-	rmdir(dir);
-}
-
-static void remove_live_dirs(void)
-{
-	for (int i = 0; i < MAX_LIVE_DIRS; i++)
-		if (live_dirs[i][0])
-			remove_dir(live_dirs[i]);
-}
-
-static void on_fatal_signal(int sig)
-{
-	remove_live_dirs();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void remember_dir(const char *dir)
-{
-	static int hooked;
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-
-	if (!hooked) {
-		hooked = 1;
-		atexit(remove_live_dirs);
-		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-			struct sigaction old;
-			if (sigaction(sigs[i], NULL, &old) == 0 &&
-			    old.sa_handler == SIG_DFL)
-				signal(sigs[i], on_fatal_signal);
-		}
-	}
-	for (int i = 0; i < MAX_LIVE_DIRS; i++)
-		if (!live_dirs[i][0]) {
-			snprintf(live_dirs[i], sizeof(live_dirs[i]), "%s", dir);
-			return;
-		}
-}
-
-static void forget_dir(const char *dir)
-{
-	for (int i = 0; i < MAX_LIVE_DIRS; i++)
-		if (!strcmp(live_dirs[i], dir))
-			live_dirs[i][0] = 0;
-}
+#define NDIR_FILES ((int)(sizeof(dir_files) / sizeof(dir_files[0])))
 
 /* Directories left by harnesses that were killed outright. */
 static void remove_orphaned_dirs(const char *tmp)
@@ -290,7 +230,7 @@ static void remove_orphaned_dirs(const char *tmp)
 			continue; /* not made by us, or still being made */
 		if (fscanf(f, "%ld", &pid) == 1 && pid > 0 &&
 		    kill((pid_t)pid, 0) && errno == ESRCH)
-			remove_dir(dir);
+			tempdir_remove(dir, dir_files, NDIR_FILES);
 		fclose(f);
 	}
 	if (d)
@@ -314,7 +254,12 @@ static int make_dir(struct qemu_vm *vm, char *err, size_t errlen)
 		vm->dir[0] = 0;
 		return -1;
 	}
-	remember_dir(vm->dir);
+	if (tempdir_track(vm->dir, dir_files, NDIR_FILES)) {
+		snprintf(err, errlen, "too many QEMU back ends at once");
+		rmdir(vm->dir);
+		vm->dir[0] = 0;
+		return -1;
+	}
 	snprintf(owner, sizeof(owner), "%s/owner", vm->dir);
 	f = fopen(owner, "w");
 	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f)) {
@@ -569,8 +514,7 @@ static void qemu_close(struct vm *base)
 		munmap(vm->base.mem, vm->base.mem_size);
 	free(vm->cps);
 	if (vm->dir[0]) {
-		remove_dir(vm->dir);
-		forget_dir(vm->dir);
+		tempdir_release(vm->dir);
 	}
 	free(vm);
 }

@@ -10,6 +10,7 @@
 
 #include "guest_build.h" /* generated: how the bundled stubs are built */
 #include "stub_build.h"
+#include "tempdir.h"
 
 #define MAX_ARGS 64
 
@@ -101,6 +102,20 @@ int stub_build(const char *source, struct stub_build *b, char *err,
 		return -1;
 	}
 	snprintf(b->elf, sizeof(b->elf), "%s/%s.elf", b->dir, b->name);
+	{
+		char file[80];
+		const char *files[] = {file};
+
+		snprintf(file, sizeof(file), "%s.elf", b->name);
+		if (tempdir_track(b->dir, files, 1)) {
+			snprintf(err, errlen,
+				 "cannot keep track of %s to remove it later",
+				 b->dir);
+			rmdir(b->dir);
+			b->dir[0] = 0;
+			return -1;
+		}
+	}
 
 	flags = strdup(IST_GUEST_BUILD_FLAGS);
 	if (!flags) {
@@ -151,7 +166,6 @@ void stub_build_remove(struct stub_build *b)
 {
 	if (!b->dir[0])
 		return;
-	unlink(b->elf);
-	rmdir(b->dir);
+	tempdir_release(b->dir);
 	b->dir[0] = 0;
 }

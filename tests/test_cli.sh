@@ -140,6 +140,17 @@ if ! grep -q "not found: install QEMU" "$err"; then
 		echo "FAIL qemu: SIGINT left '$(ls "$tmp")' $(pgrep -fa "qemu-system.*$tmp")"; failed=$((failed + 1))
 		kill -KILL $pid 2>/dev/null
 	fi
+	# The same for a --stub-file's build directory, in the same TMPDIR.
+	TMPDIR=$tmp env --default-signal=INT "$bin" sweep --backend qemu --depth 2 --stub-file "$own/plain-nmi.S" >/dev/null 2>&1 &
+	pid=$!
+	sleep 3
+	if kill -0 $pid 2>/dev/null && ls "$tmp" | grep -q '^ist-torture-stub-' && kill -INT $pid && gone $pid &&
+		sleep 0.5 && [ -z "$(ls "$tmp")" ] && no_qemu_left; then
+		echo "ok   --stub-file: SIGINT leaves no build directory"; passed=$((passed + 1))
+	else
+		echo "FAIL --stub-file: SIGINT left '$(ls "$tmp")'"; failed=$((failed + 1))
+		kill -KILL $pid 2>/dev/null
+	fi
 	long_sweep &
 	pid=$!
 	sleep 3
