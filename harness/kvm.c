@@ -480,6 +480,17 @@ static int kvm_raise_irq(struct vm *base, uint8_t vector)
 	return 0;
 }
 
+/* KVM_RUN runs the guest on this thread: its CPU time is the vCPU's. */
+static uint64_t kvm_vcpu_time_ns(struct vm *base)
+{
+	struct timespec ts;
+
+	(void)base;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static void arm_timer(struct kvm_vm *vm, unsigned ms)
 {
 	struct itimerspec its = {0};
@@ -565,4 +576,5 @@ static const struct vm_ops kvm_ops = {
 	.raise_irq = kvm_raise_irq,
 	.set_guest_debugregs = kvm_set_guest_debugregs,
 	.run = kvm_run,
+	.vcpu_time_ns = kvm_vcpu_time_ns,
 };

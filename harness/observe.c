@@ -135,14 +135,18 @@ static int machine_same(struct vm *vm, const struct guest_layout *lay,
 
 #define LOOP_PASSES  4
 #define LOOP_STEP_MS 1
+/* A step whose vCPU had less CPU time than this proves nothing. */
+#define LOOP_MIN_RUN_NS 200000ULL
 
 /* The run stopped (timed out) while still going. Compares the machine at
  * its RIP r with the machine the next time it reaches r. A breakpoint is
  * never armed on the instruction the vCPU stands on (stepper.c says why):
- * a short free run moves it off r first. That run must end in a timeout,
- * which says the vCPU ran: a stop of its own is never reported as one
- * (qemu.c takes care of a stop that races the timeout), so a vCPU that
- * did not run is never taken for one that loops. Returns 1 when the run ended
+ * a short free run moves it off r first. That run must end in a timeout (a
+ * stop of its own is never reported as one: qemu.c takes care of a stop
+ * that races the timeout), and, if it left the vCPU on r, the vCPU must
+ * have had the CPU meanwhile: on a loaded machine a timed-out run may not
+ * have run at all, and its unchanged state proves no loop (seen under
+ * ASan in CI). Returns 1 when the run ended
  * (obs filled: a proven loop, or whatever ended it), 0 when no loop was
  * proven and the run should go on, -1 when the back end failed. */
 static int look_for_loop(struct vm *vm, const struct guest_layout *lay,
@@ -157,19 +161,20 @@ static int look_for_loop(struct vm *vm, const struct guest_layout *lay,
 		return 0; /* no proof, no harm: the timeout decides */
 	machine_copy_take(vm, lay, &a);
 	for (int pass = 0; pass < LOOP_PASSES && !ended; pass++) {
-		uint64_t r = a.st.regs.rip;
+		uint64_t r = a.st.regs.rip, ran = vm_vcpu_time_ns(vm);
 
 		if (vm_run(vm, LOOP_STEP_MS, &ex))
 			goto failed;
+		ran = ran ? vm_vcpu_time_ns(vm) - ran : LOOP_MIN_RUN_NS;
 		if (ex.kind != VM_EXIT_TIMEOUT) {
 			ended = run_classify_exit(vm, lay, &ex, timeout_ms,
 						  obs);
 			break;
 		}
 		vm_get_state(vm, &obs->final);
-		/* A timeout means the vCPU ran (a back end reports a stop of
-		 * its own as that stop, never as a timeout): back on r, the
-		 * loop is one instruction long. */
+		/* Elsewhere than r, it ran: run it on to r. Back on r, either
+		 * the loop is one instruction long (or one translated block,
+		 * on QEMU) or the vCPU did not run; its CPU time tells. */
 		if (obs->final.regs.rip != r) {
 			if (vm_set_breakpoints(vm, &r, 1) ||
 			    vm_run(vm, timeout_ms, &ex) ||
@@ -183,6 +188,10 @@ static int look_for_loop(struct vm *vm, const struct guest_layout *lay,
 				break;
 			}
 		}
+		/* Back on r by itself, the vCPU may just not have run (a
+		 * loaded machine): no proof unless it had the CPU. */
+		if (obs->final.regs.rip == r && ran < LOOP_MIN_RUN_NS)
+			continue;
 		if (machine_same(vm, lay, &a)) {
 			observe(vm, lay, RUN_HANG, 0,
 				"it loops: its whole state comes back", obs);

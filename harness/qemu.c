@@ -110,6 +110,7 @@ struct checkpoint {
 struct qemu_vm {
 	struct vm base; /* first: vm.c sees only this */
 	pid_t pid;
+	char vcpu_schedstat[96]; /* /proc/PID/task/TID/schedstat of its vCPU */
 	char dir[64]; /* private temporary directory: RAM file, sockets */
 	struct gdb_remote gdb;
 	struct qmp qmp;
@@ -403,6 +404,8 @@ static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
 	 * NMI delivery before anything is injected (kernel.c). */
 	char *argv[] = {(char *)qemu_binary(),
 			"-nodefaults",
+			"-name",
+			"ist-torture,debug-threads=on", /* "CPU 0/TCG" */
 			"-nographic",
 			"-S",
 			"-machine",
@@ -1443,6 +1446,47 @@ failed:
 	return -1;
 }
 
+/* TCG runs the vCPU on a thread named "CPU 0/TCG"; schedstat's first field
+ * is the time it has spent on a CPU, in ns. */
+static uint64_t qemu_vcpu_time_ns(struct vm *base)
+{
+	struct qemu_vm *vm = to_qemu(base);
+	unsigned long long ns = 0;
+	FILE *f;
+
+	if (!vm->vcpu_schedstat[0]) {
+		char dir[48], path[96], comm[32];
+		struct dirent *e;
+		DIR *d;
+
+		snprintf(dir, sizeof(dir), "/proc/%ld/task", (long)vm->pid);
+		d = opendir(dir);
+		while (d && (e = readdir(d)) && !vm->vcpu_schedstat[0]) {
+			snprintf(path, sizeof(path), "%s/%.16s/comm", dir,
+				 e->d_name);
+			f = fopen(path, "r");
+			if (!f)
+				continue;
+			if (fgets(comm, sizeof(comm), f) &&
+			    !strncmp(comm, "CPU 0/TCG", 9))
+				snprintf(vm->vcpu_schedstat,
+					 sizeof(vm->vcpu_schedstat),
+					 "%.40s/%.16s/schedstat", dir,
+					 e->d_name);
+			fclose(f);
+		}
+		if (d)
+			closedir(d);
+	}
+	f = vm->vcpu_schedstat[0] ? fopen(vm->vcpu_schedstat, "r") : NULL;
+	if (f) {
+		if (fscanf(f, "%llu", &ns) != 1)
+			ns = 0;
+		fclose(f);
+	}
+	return ns;
+}
+
 static const struct vm_ops qemu_ops = {
 	.close = qemu_close,
 	.get_state = qemu_get_state,
@@ -1457,4 +1501,5 @@ static const struct vm_ops qemu_ops = {
 	.set_guest_debugregs = qemu_set_guest_debugregs,
 	.disarm_guest_breakpoints = qemu_disarm_guest_breakpoints,
 	.run = qemu_run,
+	.vcpu_time_ns = qemu_vcpu_time_ns,
 };

@@ -137,6 +137,11 @@ int vm_pend_debug_exception(struct vm *vm, uint64_t dr6_payload)
 		       : -1;
 }
 
+uint64_t vm_vcpu_time_ns(struct vm *vm)
+{
+	return vm->ops->vcpu_time_ns ? vm->ops->vcpu_time_ns(vm) : 0;
+}
+
 int vm_raise_irq(struct vm *vm, uint8_t vector)
 {
 	return vm->ops->raise_irq ? vm->ops->raise_irq(vm, vector) : -1;

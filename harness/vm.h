@@ -188,6 +188,11 @@ int vm_set_guest_debugregs(struct vm *vm, const struct kvm_debugregs *dr);
  * keeps the bits a #DB just set). */
 int vm_disarm_guest_breakpoints(struct vm *vm);
 
+/* CPU time the vCPU has had so far, in ns, or 0 when the back end cannot
+ * tell. A run that timed out may not have run at all on a loaded machine:
+ * this tells the two apart. */
+uint64_t vm_vcpu_time_ns(struct vm *vm);
+
 /* Runs until the next exit or timeout_ms of wall-clock time. Returns 0, or
  * -1 with exit->detail set when KVM itself failed. */
 int vm_run(struct vm *vm, unsigned timeout_ms, struct vm_exit *exit);

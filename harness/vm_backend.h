@@ -27,6 +27,8 @@ struct vm_ops {
 	 * them back with DR7's enables cleared. */
 	int (*disarm_guest_breakpoints)(struct vm *vm);
 	int (*run)(struct vm *vm, unsigned timeout_ms, struct vm_exit *exit);
+	/* Optional: CPU time the vCPU has had, in ns (0: not known). */
+	uint64_t (*vcpu_time_ns)(struct vm *vm);
 };
 
 /* The first member of every back end's own struct. */
