@@ -188,6 +188,13 @@ int guest_layout_read(const struct guest_image *img, struct guest_layout *lay,
 			*ist[i].index = index;
 		}
 	}
+	for (size_t i = 0; i < img->nsegs && lay->ncode < 4; i++)
+		if ((img->segs[i].flags & PF_X) && img->segs[i].filesz) {
+			lay->code[lay->ncode].gpa = img->segs[i].paddr;
+			lay->code[lay->ncode].len = img->segs[i].filesz;
+			lay->code[lay->ncode].bytes = img->segs[i].data;
+			lay->ncode++;
+		}
 	if (image_symbol_addr(img, "asm_irq", &lay->gate_irq))
 		lay->gate_irq = 0;
 	lay->entry_points[lay->nentry_points++] = lay->entry_syscall;

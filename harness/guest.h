@@ -53,7 +53,16 @@ struct guest_layout {
 	} trace_user[4], user_scratch[4]; /* TRACE_USER, USER_SCRATCH */
 	int ntrace_user, nuser_scratch;
 	uint64_t user_rw_va; /* __user_rw_start */
-	const char *info;    /* the stub's STUB_INFO line, or "" */
+	/* The image's code, as loaded: the page tables map it writable, so
+	 * a runaway guest can overwrite it, and a snapshot restore puts it
+	 * back (pointers into the loaded image). */
+	struct {
+		uint64_t gpa;
+		size_t len;
+		const uint8_t *bytes;
+	} code[4];
+	int ncode;
+	const char *info; /* the stub's STUB_INFO line, or "" */
 };
 
 /* Reads the layout out of a guest image's symbols and sections. Returns -1

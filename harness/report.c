@@ -154,6 +154,12 @@ static void report_counts(FILE *f, int depth, const struct depth_counts *c)
 			"; %zu not run (the model says the event cannot "
 			"arise there)",
 			c->impossible);
+	if (c->unraisable)
+		fprintf(f,
+			"; %zu not run (a #DB by the guest's DR0 cannot be "
+			"raised once at the #DB gate itself: --db-method "
+			"payload, on KVM, can)",
+			c->unraisable);
 	if (c->held_out)
 		fprintf(f,
 			"; %zu not run (held past the trace's end: they land "

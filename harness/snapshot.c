@@ -2,7 +2,10 @@
  *
  * The guest's writable memory is small and known from its linker script
  * (__kernel_rw_*, __user_rw_*), and its page tables have Accessed/Dirty
- * preset, so nothing outside those ranges changes while it runs.
+ * preset, so nothing else changes while a correct guest runs. A runaway
+ * one (a handler nesting without end down through memory) can overwrite
+ * its code, which its page tables map writable: a restore puts back any
+ * code that differs from the image, or every later trial would run it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +57,15 @@ int snapshot_restore(struct vm *vm, const struct guest_layout *lay,
 	if (vm_set_state(vm, &snap->state))
 		return -1;
 	copy_ranges(vm, lay, snap->mem, 1);
+	for (int i = 0; i < lay->ncode; i++) {
+		const uint8_t *g =
+			vm_mem(vm, lay->code[i].gpa, lay->code[i].len);
+
+		if (g && memcmp(g, lay->code[i].bytes, lay->code[i].len) &&
+		    vm_load_code(vm, lay->code[i].gpa, lay->code[i].bytes,
+				 lay->code[i].len))
+			return -1;
+	}
 	return 0;
 }
 

@@ -52,6 +52,7 @@ struct depth_counts sweep_totals(const struct stub_sweep *s)
 		t.outside += s->counts[d].outside;
 		t.impossible += s->counts[d].impossible;
 		t.held_out += s->counts[d].held_out;
+		t.unraisable += s->counts[d].unraisable;
 		t.harness_errors += s->counts[d].harness_errors;
 	}
 	return t;
@@ -429,6 +430,15 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	}
 	if (j < 0) {
 		s->counts[level].held_out++;
+		return;
+	}
+	/* The guest's own execute breakpoint on the #DB gate's first
+	 * instruction fires again on its own delivery, before that
+	 * instruction: it cannot raise the one #DB the schedule asks for
+	 * there (the payload can). */
+	if (kind == EVENT_DB && st->inj.db_method == DB_BY_GUEST_DR &&
+	    !st->inj.db_arm_watch && t->b[j].addr == s->lay.gate_db) {
+		s->counts[level].unraisable++;
 		return;
 	}
 	at = &t->b[j];

@@ -38,6 +38,10 @@ struct depth_counts {
 	/* Held (shadow, NMI blocked, IF=0) beyond the trace's last boundary:
 	 * it lands outside entry text (after SYSRETQ, in user mode). */
 	size_t held_out;
+	/* The back end cannot raise the event as the schedule asks: a #DB
+	 * by the guest's DR0 at the #DB gate itself refires on its own
+	 * delivery. */
+	size_t unraisable;
 	size_t harness_errors;
 };
 

@@ -11,6 +11,7 @@
  *   a hang whose state repeats is called at once, naming where it loops;
  * - the exit status follows the stubs' declarations;
  * - two golden runs of the same seed are identical;
+ * - a trial that overwrites the guest's code does not poison later ones;
  * - naive-ist's nesting bugs are found: #MC > #MC and #DB > #DB at depth 2,
  *   NMI > #MC > NMI and NMI > #DB > NMI at depth 3, each asserted by the
  *   boundaries that fail and the frame fields that show the rewind;
@@ -485,8 +486,9 @@ static void test_linux_depth2_all_events(struct vm *vm)
  * handler returned (1) it passes. A hang shows the rewound frame: the CPU's
  * frame at the top of the stack names the second boundary, not the
  * first. (The second #DB's body then runs over and over, until the log
- * is full, or, with the breakpoint on the gate itself, the #DB recurses
- * before anything runs: double-handled or hang.) */
+ * is full: double-handled or hang.) A #DB by the guest's DR0 cannot be
+ * raised once on the gate itself (it refires on its own delivery): that
+ * one schedule is not run where the back end has no payload (QEMU). */
 static void test_naive_ist_db_reentry(struct vm *vm)
 {
 	struct sweep_options o = narrowed(vm, 2, 1u << EVENT_DB,
@@ -504,11 +506,12 @@ static void test_naive_ist_db_reentry(struct vm *vm)
 	CHECK(image_parse_addr(&s.img, "asm_exc_debug+0x59", &hi) == 0);
 	CHECK_EQ_U64(s.counts[0].schedules, 1);
 	CHECK_EQ_U64(s.counts[0].passed, 1);
-	CHECK_EQ_U64(s.counts[1].failed, 43);
+	CHECK_EQ_U64(s.counts[1].unraisable, o.db_method == DB_BY_GUEST_DR);
+	CHECK_EQ_U64(s.counts[1].failed, 43 - s.counts[1].unraisable);
 	CHECK_EQ_U64(s.counts[1].passed, 1);
 	CHECK_EQ_U64(s.counts[1].harness_errors, 0);
 	CHECK_EQ_U64(s.not_as_declared, 0);
-	CHECK_EQ_U64(s.nrecords, 43);
+	CHECK_EQ_U64(s.nrecords, s.counts[1].failed);
 	for (size_t i = 0; i < s.nrecords; i++) {
 		const struct sweep_record *r = &s.records[i];
 		const struct field_diff *d =
@@ -827,6 +830,25 @@ static void test_activation_pair(struct vm *vm)
 	stub_sweep_free(&s);
 }
 
+/* scribble: an NMI at the SYSCALL entry's first instruction overwrites the
+ * workload's code. That trial fails; every later one still passes (but in
+ * the exit window, which its plain entry declares), because a restore
+ * puts back code that differs from the image. */
+static void test_code_is_restored(struct vm *vm)
+{
+	struct stub_sweep s;
+
+	if (sweep(vm, IST_TEST_GUEST_DIR, "scribble", &s)) {
+		CHECK(!"scribble sweeps");
+		return;
+	}
+	CHECK_EQ_U64(s.counts[0].failed, 2 * IST_SYSCALL_COUNT);
+	CHECK_EQ_U64(s.counts[0].passed,
+		     s.counts[0].schedules - 2 * IST_SYSCALL_COUNT);
+	CHECK_EQ_U64(s.not_as_declared, 0);
+	stub_sweep_free(&s);
+}
+
 /* The guest's own watchpoint on the MOV SS operand, armed before the MOV
  * SS runs. Where the back end holds its trap as hardware does, the sweep
  * uses it (test_movss_db checks the verdicts either way). On QEMU, which
@@ -1139,6 +1161,7 @@ int main(int argc, char **argv)
 	test_percpu_kstack(vm);
 	test_sti_pair(vm);
 	test_activation_pair(vm);
+	test_code_is_restored(vm);
 	test_atomic_ist(vm);
 	test_naive_ist_db_reentry(vm);
 	test_naive_ist_nmi_x_nmi(vm, EVENT_MC);
