@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "catalogue.h"
+#include "crashfile.h"
 #include "report.h"
 #include "stub_build.h"
 #include "sweep.h"
@@ -45,6 +46,9 @@ struct cli {
 	const char *stub_file;
 	const char *guest_dir;
 	const char *kvm_device;
+	const char *crash_dir;
+	char **files; /* replay */
+	int nfiles;
 	enum backend_choice backend;
 	int events_given;
 	int db_method_given;
@@ -61,6 +65,8 @@ static void usage(FILE *f)
 		"  sweep    try events at every instruction boundary of each\n"
 		"           stub's entry text, nested to --depth, judge each\n"
 		"           schedule, print the report\n"
+		"  replay FILE...  run the schedule of each crash file again\n"
+		"           and say whether it still gets its verdict\n"
 		"\n"
 		"options:\n"
 		"  --stub NAME[,NAME...]|all  stubs to sweep (default: all)\n"
@@ -99,13 +105,18 @@ static void usage(FILE *f)
 		"                     (TCG: slower; #DB by dr only)\n"
 		"  --kvm PATH         KVM device (default: /dev/kvm, or\n"
 		"                     $IST_KVM_DEVICE)\n"
+		"  --crash-dir DIR    sweep: a crash file per distinct "
+		"failure\n"
+		"                     (default: crashes); 'none': no files\n"
 		"  -h, --help         this text\n"
 		"\n"
-		"exit codes: 0 every stub got the verdicts it declares; 1 some "
-		"did\n"
-		"            not; 2 bad usage, a bad stub file or no usable "
-		"KVM;\n"
-		"            3 harness error\n",
+		"exit codes: 0 every stub got the verdicts it declares "
+		"(replay: "
+		"every\n"
+		"            file reproduced); 1 some did not; 2 bad usage, a "
+		"bad stub\n"
+		"            or crash file, or no usable back end; 3 harness "
+		"error\n",
 		SCHEDULE_MAX_DEPTH, injector_names(), TRIAL_TIMEOUT_MS,
 		IST_DEFAULT_GUEST_DIR);
 }
@@ -204,6 +215,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{"guest-dir", required_argument, NULL, 'g'},
 		{"kvm", required_argument, NULL, 'k'},
 		{"backend", required_argument, NULL, 'b'},
+		{"crash-dir", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -221,6 +233,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	cli->opt.timeout_ms = TRIAL_TIMEOUT_MS;
 	cli->opt.depth = 2;
 	cli->opt.db_method = DB_BY_PAYLOAD;
+	cli->crash_dir = "crashes";
 
 	if (argc < 2) {
 		usage(stderr);
@@ -231,10 +244,11 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		exit(EXIT_AS_DECLARED);
 	}
 	cli->command = argv[1];
-	if (strcmp(cli->command, "list") && strcmp(cli->command, "sweep")) {
+	if (strcmp(cli->command, "list") && strcmp(cli->command, "sweep") &&
+	    strcmp(cli->command, "replay")) {
 		fprintf(stderr,
 			"ist-torture: unknown command '%s'; commands: list, "
-			"sweep (see ist-torture --help)\n",
+			"sweep, replay (see ist-torture --help)\n",
 			cli->command);
 		return -1;
 	}
@@ -247,6 +261,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			break;
 		case 'f':
 			cli->stub_file = optarg;
+			break;
+		case 'C':
+			cli->crash_dir = optarg;
 			break;
 		case 'e':
 			nlevels = parse_events(optarg, cli->opt.events);
@@ -350,13 +367,23 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		cli->opt.depth = nlevels;
 	for (int d = nlevels; d < SCHEDULE_MAX_DEPTH; d++)
 		cli->opt.events[d] = cli->opt.events[nlevels - 1];
-	if (optind < argc) {
+	if (!strcmp(cli->command, "replay")) {
+		cli->files = argv + optind;
+		cli->nfiles = argc - optind;
+		if (!cli->nfiles) {
+			fprintf(stderr, "ist-torture: replay wants crash "
+					"files (ist-torture replay FILE...)\n");
+			return -1;
+		}
+	} else if (optind < argc) {
 		fprintf(stderr,
 			"ist-torture: unexpected argument '%s' (see "
 			"ist-torture --help)\n",
 			argv[optind]);
 		return -1;
 	}
+	if (strcmp(cli->crash_dir, "none") == 0)
+		cli->crash_dir = NULL;
 	if (cli->stub_file && strcmp(cli->stubs, "all")) {
 		fprintf(stderr, "ist-torture: --stub-file sweeps that file "
 				"alone; leave out --stub\n");
@@ -512,6 +539,7 @@ static int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
 		free(selected);
 		return EXIT_USAGE;
 	}
+	opt.crash_dir = cli->crash_dir;
 	report_header(stdout, vm_backend(vm), &opt);
 	for (size_t i = 0; i < cat->n; i++) {
 		struct stub_sweep s;
@@ -554,6 +582,116 @@ static int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
 	return status;
 }
 
+/* One crash file: its stub's golden run, then its schedule alone. */
+static int replay_one(const struct cli *cli, const struct catalogue *cat,
+		      struct vm *vm, const char *file)
+{
+	struct sweep_options opt = cli->opt;
+	struct guest_image img;
+	struct schedule sched;
+	struct stub_sweep s;
+	struct crash c;
+	char err[700], path[4096];
+	int harness_error, status = EXIT_AS_DECLARED;
+	size_t i;
+
+	if (crash_parse(file, &c, err, sizeof(err))) {
+		fprintf(stderr, "ist-torture: %s\n", err);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < cat->n && strcmp(cat->names[i], c.stub); i++)
+		;
+	if (i == cat->n) {
+		fprintf(stderr,
+			"ist-torture: %s: no stub '%s' in %s (see "
+			"ist-torture list)\n",
+			file, c.stub, cli->guest_dir);
+		return EXIT_USAGE;
+	}
+	catalogue_path(cat, i, path, sizeof(path));
+	if (image_load(path, &img, err, sizeof(err))) {
+		fprintf(stderr, "ist-torture: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (crash_image_hash(&img) != c.image_hash)
+		fprintf(stderr,
+			"ist-torture: warning: %s: stub %s changed since the "
+			"file was written (image fnv1a64:%016llx, now "
+			"%016llx); replaying it anyway\n",
+			file, c.stub, (unsigned long long)c.image_hash,
+			(unsigned long long)crash_image_hash(&img));
+	if (crash_resolve(&c, &img, &sched, err, sizeof(err))) {
+		fprintf(stderr, "ist-torture: %s\n", err);
+		image_free(&img);
+		return EXIT_USAGE;
+	}
+	image_free(&img);
+	if (c.db_by_guest_dr == 0 && !(vm_features(vm) & VM_CAN_DB_PAYLOAD)) {
+		for (int k = 0; k < sched.depth; k++)
+			if (sched.step[k].inj.kind == EVENT_DB) {
+				fprintf(stderr,
+					"ist-torture: %s: its #DB was raised "
+					"by payload, which %s cannot do: "
+					"replay it on KVM\n",
+					file, vm_backend(vm));
+				return EXIT_USAGE;
+			}
+	}
+	opt.seed = c.seed;
+	opt.depth = sched.depth;
+	opt.db_method = c.db_by_guest_dr ? DB_BY_GUEST_DR : DB_BY_PAYLOAD;
+	opt.only = &sched;
+	opt.crash_dir = NULL;
+	opt.at = NULL;
+	opt.exec = 0;
+	if (sweep_stub(vm, c.stub, path, &opt, &s, &harness_error) ||
+	    !s.only_tried || s.only_verdict.kind == VERDICT_HARNESS_ERROR) {
+		printf("%s: HARNESS ERROR: %s\n", file,
+		       s.only_tried ? s.only_verdict.summary
+		       : s.error[0] ? s.error
+				    : "the schedule's boundaries were not "
+				      "reached");
+		stub_sweep_free(&s);
+		return EXIT_HARNESS;
+	}
+	if (s.only_verdict.kind == c.verdict) {
+		printf("%s: reproduced: %s (%s)\n", file,
+		       verdict_name(c.verdict), s.only_verdict.summary);
+	} else if (s.only_verdict.kind == VERDICT_PASS) {
+		printf("%s: no longer reproduces: it passes now (recorded "
+		       "%s); the bug looks fixed\n",
+		       file, verdict_name(c.verdict));
+		status = EXIT_NOT_AS_DECLARED;
+	} else {
+		printf("%s: reproduces differently: recorded %s, now %s "
+		       "(%s)\n",
+		       file, verdict_name(c.verdict),
+		       verdict_name(s.only_verdict.kind),
+		       s.only_verdict.summary);
+		status = EXIT_NOT_AS_DECLARED;
+	}
+	stub_sweep_free(&s);
+	return status;
+}
+
+static int cmd_replay(const struct cli *cli, const struct catalogue *cat)
+{
+	int status = EXIT_AS_DECLARED;
+	struct vm *vm;
+
+	if (open_backend(cli, &vm))
+		return EXIT_USAGE;
+	for (int i = 0; i < cli->nfiles; i++) {
+		int rc = replay_one(cli, cat, vm, cli->files[i]);
+
+		if (rc > status)
+			status = rc;
+		fflush(stdout);
+	}
+	vm_close(vm);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct stub_build own = {0};
@@ -580,6 +718,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cli.command, "list"))
 		status = cmd_list(&cat);
+	else if (!strcmp(cli.command, "replay"))
+		status = cmd_replay(&cli, &cat);
 	else
 		status = cmd_sweep(&cli, &cat);
 	catalogue_free(&cat);

@@ -224,6 +224,12 @@ void report_stub(FILE *f, const struct stub_sweep *s)
 	fprintf(f, "  %s\n",
 		s->not_as_declared ? "NOT as the stub declares"
 				   : "all as the stub declares");
+	if (s->crashes_written)
+		fprintf(f, "  %zu new crash file%s (one per signature)\n",
+			s->crashes_written, s->crashes_written == 1 ? "" : "s");
+	if (s->crash_write_errors)
+		fprintf(f, "  %zu crash files NOT written: %s\n",
+			s->crash_write_errors, s->crash_error);
 	report_fixup(f, s);
 	/* Harness errors first, then the other undeclared results: they
 	 * decide the exit status. */

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "sweep.h"
+
+#include "crashfile.h"
 #include "trial.h"
 
 /* The verdict each exact declaration asks for. */
@@ -220,6 +222,23 @@ static void keep_record(struct stub_sweep *s, const struct path *p,
 	r->reentry = p->reentry;
 }
 
+/* A failure inside the stub's assumptions, as a crash file named by its
+ * signature: a second finding of the same bug writes nothing. */
+static void write_crash_file(struct sweeper *w, const struct path *p,
+			     const struct verdict *v)
+{
+	struct stub_sweep *s = w->s;
+	char path[4096], err[300];
+	int rc = crash_write(w->opt->crash_dir, s->name, &s->img, w->opt->seed,
+			     w->opt->db_method == DB_BY_GUEST_DR, &p->sched, v,
+			     path, sizeof(path), err, sizeof(err));
+
+	if (rc == 0)
+		s->crashes_written++;
+	if (rc < 0 && !s->crash_write_errors++)
+		snprintf(s->crash_error, sizeof(s->crash_error), "%s", err);
+}
+
 /* Counts and records a judged schedule. `tried` is 0 for a harness error
  * about a schedule already counted (its deeper trace could not be
  * recorded): reported, not counted twice. */
@@ -255,6 +274,10 @@ static void classify(struct sweeper *w, const struct path *p, struct verdict *v,
 	}
 	if (!as_declared)
 		s->not_as_declared++;
+	if (w->opt->crash_dir && tried && !a && v->kind != VERDICT_PASS &&
+	    v->kind != VERDICT_ARCH_SHUTDOWN &&
+	    v->kind != VERDICT_HARNESS_ERROR)
+		write_crash_file(w, p, v);
 	if (v->kind != VERDICT_PASS && v->kind != VERDICT_ARCH_SHUTDOWN)
 		keep_record(s, p, v, declared, as_declared,
 			    v->kind == VERDICT_HARNESS_ERROR ? NULL : a);
@@ -405,6 +428,8 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	memset(st, 0, sizeof(*st));
 	injection_default(&st->inj, kind);
 	st->inj.db_method = w->opt->db_method;
+	if (w->opt->only)
+		st->inj = w->opt->only->step[level].inj;
 	if (watch) {
 		st->inj.db_cause = DB_DATA_BREAKPOINT;
 		st->inj.db_watch_from = watch->from;
@@ -464,6 +489,10 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	else
 		oracle_judge(&w->ctx, &c, &v);
 	classify(w, &child, &v, 1);
+	if (w->opt->only && level + 1 == w->opt->only->depth) {
+		s->only_tried = 1;
+		s->only_verdict = v;
+	}
 
 	if (level + 1 < w->opt->depth && outcome == MODEL_DELIVER &&
 	    v.kind != VERDICT_HARNESS_ERROR) {
@@ -481,14 +510,40 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	}
 }
 
+/* Replay: the one step of the schedule at this level, if t->b[i] is its
+ * boundary. */
+static void replay_step(struct sweeper *w, const struct trace *t, size_t i,
+			int level, struct path *p,
+			const struct schedule_step *only)
+{
+	const struct boundary *b = &t->b[i];
+	int data = only->inj.kind == EVENT_DB &&
+		   only->inj.db_cause == DB_DATA_BREAKPOINT;
+
+	if (b->addr != only->addr || b->exec != only->exec)
+		return;
+	if (data &&
+	    (!b->ss_watch.from || b->ss_watch.from != only->inj.db_watch_from))
+		return;
+	try_schedule(w, t, i, level, p, only->inj.kind,
+		     data ? &b->ss_watch : NULL);
+}
+
 static void sweep_trace(struct sweeper *w, const struct trace *t, int level,
 			struct path *p)
 {
 	unsigned events = w->opt->events[level] & (unsigned)w->s->lay.handles;
 
+	const struct schedule_step *only =
+		w->opt->only ? &w->opt->only->step[level] : NULL;
+
 	for (size_t i = 0; i < t->n; i++) {
 		if (!at_matches(w, &t->b[i], level))
 			continue;
+		if (only) {
+			replay_step(w, t, i, level, p, only);
+			continue;
+		}
 		for (int k = 0; k < EVENT_KIND_COUNT; k++) {
 			/* A maskable interrupt raised while IF=0 waits for
 			 * the first boundary with IF=1, where it is tried

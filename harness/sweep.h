@@ -27,6 +27,12 @@ struct sweep_options {
 	unsigned exec; /* only this execution of it; 0 for all */
 	enum db_method db_method;
 	size_t max_records; /* records kept; 0: SWEEP_MAX_RECORDS */
+	/* Where each failure inside the stub's assumptions is written as a
+	 * crash file, one per signature; NULL: nowhere. */
+	const char *crash_dir;
+	/* Replay: try this schedule alone (and its prefixes, on the way to
+	 * it); its verdict goes to stub_sweep.only_verdict. */
+	const struct schedule *only;
 };
 
 struct depth_counts {
@@ -71,7 +77,11 @@ struct stub_sweep {
 	size_t nrecords, cap_records, max_records, dropped_records;
 	size_t not_as_declared;
 	struct fixup_check fixup; /* FIXUP_TABLE against the decode */
-	char error[512];	  /* why the stub could not be swept */
+	size_t crashes_written, crash_write_errors;
+	char crash_error[300]; /* the first write error */
+	int only_tried;	       /* sweep_options.only was run: */
+	struct verdict only_verdict;
+	char error[512]; /* why the stub could not be swept */
 };
 
 /* Returns 0 when the sweep ran (whatever the verdicts), -1 when the stub

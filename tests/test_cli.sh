@@ -121,6 +121,33 @@ if ! grep -q "not found: install QEMU" "$err"; then
 	check "qemu: cs-swapgs fails in the SYSCALL gap" 0 "FAIL  nmi@entry_SYSCALL_64\\+0x0: invariant" 0 -- \
 		"$bin" sweep --backend qemu --stub cs-swapgs --at entry_SYSCALL_64
 
+	# Crash files: one per signature, written atomically, replayed.
+	crashes="$own/crashes"
+	"$bin" sweep --backend qemu --stub cs-swapgs --depth 1 --at entry_SYSCALL_64 --crash-dir "$crashes" >"$out" 2>"$err"
+	"$bin" sweep --backend qemu --stub cs-swapgs --depth 1 --at entry_SYSCALL_64 --crash-dir "$crashes" >>"$out" 2>>"$err"
+	crash=$(ls "$crashes"/cs-swapgs-invariant-*.crash 2>/dev/null)
+	if [ "$(ls -A "$crashes" | wc -l)" = 1 ] && [ -n "$crash" ] && [ "$(grep -c 'new crash file' "$out")" = 1 ]; then
+		echo "ok   sweep: one crash file for three findings of one bug, none again"; passed=$((passed + 1))
+	else
+		echo "FAIL sweep: crash files '$(ls -A "$crashes")'"; failed=$((failed + 1))
+	fi
+	check "replay reproduces" 0 "reproduced: invariant" 0 -- "$bin" replay --backend qemu "$crash"
+	sed 's/^step nmi entry_SYSCALL_64+0x0 1$/step nmi entry_SYSCALL_64_after_hwframe+0x0 1/' "$crash" >"$own/fixed.crash"
+	check "replay of a bug gone" 1 "no longer reproduces: it passes now .*the bug looks fixed" 0 -- "$bin" replay --backend qemu "$own/fixed.crash"
+	head -c 150 "$crash" >"$own/truncated.crash"
+	check "replay: truncated file" 2 "truncated.crash:[0-9]+: the line is cut off: the file is truncated" 1 -- "$bin" replay --backend qemu "$own/truncated.crash"
+	grep -v '^step' "$crash" >"$own/nostep.crash"
+	check "replay: no schedule" 2 "nostep.crash: no 'step' line \\(truncated\\?\\)" 1 -- "$bin" replay --backend qemu "$own/nostep.crash"
+	sed 's/^step nmi/step nmx/' "$crash" >"$own/event.crash"
+	check "replay: unknown event" 2 "event.crash:[0-9]+: unknown event 'nmx'" 1 -- "$bin" replay --backend qemu "$own/event.crash"
+	sed 's/entry_SYSCALL_64+0x0 1$/nosuch+0x0 1/' "$crash" >"$own/symbol.crash"
+	check "replay: unknown boundary" 2 "symbol.crash:[0-9]+: stub cs-swapgs has no 'nosuch\\+0x0'" 1 -- "$bin" replay --backend qemu "$own/symbol.crash"
+	sed 's/^ist-torture-crash 1$/ist-torture-crash 9/' "$crash" >"$own/version.crash"
+	check "replay: wrong version" 2 "version.crash:[0-9]+: crash file version 9; this ist-torture reads version 1" 1 -- "$bin" replay --backend qemu "$own/version.crash"
+	printf 'ist-torture-crash 1\nstub \001\002\n' >"$own/garbage.crash"
+	check "replay: garbage bytes" 2 "garbage.crash:2: not text" 1 -- "$bin" replay --backend qemu "$own/garbage.crash"
+	rm -rf "$crashes" "$own"/*.crash
+
 	# Nothing of QEMU outlives the harness: not on SIGINT, and not when
 	# it is killed outright (then the next run removes what was left).
 	# The sweeps are long (depth 2) so that the signal meets them running;
