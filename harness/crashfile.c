@@ -23,9 +23,20 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 	return h;
 }
 
+/* The guest as it runs: its loaded segments, where they go and what they
+ * hold. Not the file: its debug information names the build directory. */
 uint64_t crash_image_hash(const struct guest_image *img)
 {
-	return fnv1a(FNV_OFFSET, img->file, img->file_size);
+	uint64_t h = FNV_OFFSET;
+
+	for (size_t i = 0; i < img->nsegs; i++) {
+		const struct guest_segment *sg = &img->segs[i];
+		uint64_t where[3] = {sg->vaddr, sg->paddr, sg->memsz};
+
+		h = fnv1a(h, where, sizeof(where));
+		h = fnv1a(h, sg->data, sg->filesz);
+	}
+	return h;
 }
 
 static const char *symbol_name(const struct guest_image *img, uint64_t addr)

@@ -38,7 +38,8 @@ struct crash {
 	char signature[17];
 };
 
-/* FNV-1a, 64 bits: the image hash a crash file records. */
+/* FNV-1a, 64 bits, over the image's loaded segments: the image hash a
+ * crash file records. */
 uint64_t crash_image_hash(const struct guest_image *img);
 
 /* The signature of a failure: stub, verdict kind, the symbol of the

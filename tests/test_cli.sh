@@ -3,7 +3,10 @@
 # stderr that says what is wrong, and the documented exit code.
 #   usage: test_cli.sh IST_TORTURE GUEST_DIR TEST_GUEST_DIR
 set -u
-bin=$1 guests=$2 test_guests=$3
+bin=$(realpath "$1") guests=$(realpath "$2") test_guests=$(realpath "$3")
+# Sweeps write crash files into the working directory's crashes/: not here.
+cd "$(mktemp -d)" || exit 1
+work=$PWD
 export IST_GUEST_DIR=$guests
 passed=0 failed=0
 out=$(mktemp) err=$(mktemp)
@@ -194,6 +197,6 @@ else
 	echo "skip qemu: $(head -n 1 "$err")"
 fi
 
-rm -rf "$own"
+rm -rf "$own" "$work"
 echo "test_cli: $passed passed, $failed failed"
 [ "$failed" = 0 ]
