@@ -1,6 +1,8 @@
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "crashfile.h"
 #include "report.h"
 
 /* Past these, failures are listed one line each, then only counted. */
@@ -94,6 +96,60 @@ static void report_steps(FILE *f, const struct stub_sweep *s,
 		    st->inj.db_cause == DB_DATA_BREAKPOINT)
 			report_watch(f, s, &st->inj);
 	}
+}
+
+/* The failures inside the stub's assumptions, one line per signature
+ * (crashfile.h: verdict, window, fields): a count and a representative,
+ * the name its crash file has. */
+static void report_signatures(FILE *f, const struct stub_sweep *s)
+{
+	struct group {
+		char sig[17];
+		size_t count, first;
+	} *g = calloc(s->nrecords ? s->nrecords : 1, sizeof(*g));
+	size_t ng = 0;
+
+	if (!g)
+		return;
+	for (size_t i = 0; i < s->nrecords; i++) {
+		const struct sweep_record *r = &s->records[i];
+		char sig[17];
+		size_t k;
+
+		if (r->assumption || r->verdict.kind == VERDICT_PASS ||
+		    r->verdict.kind == VERDICT_HARNESS_ERROR)
+			continue;
+		crash_signature(s->name, &s->img, &r->sched, &r->verdict, sig);
+		for (k = 0; k < ng && strcmp(g[k].sig, sig); k++)
+			;
+		if (k == ng) {
+			memcpy(g[ng].sig, sig, sizeof(sig));
+			g[ng++].first = i;
+		}
+		g[k].count++;
+	}
+	if (ng)
+		fprintf(f,
+			"  %zu distinct failure%s (by signature: verdict, "
+			"window, fields):\n",
+			ng, ng == 1 ? "" : "s");
+	for (size_t k = 0; k < ng; k++) {
+		const struct sweep_record *r = &s->records[g[k].first];
+		const struct schedule_step *last =
+			&r->sched.step[r->sched.depth - 1];
+		const struct guest_symbol *sym = image_symbol_at(
+			&s->img, last->delivered_addr ? last->delivered_addr
+						      : last->addr);
+		char sched[600];
+
+		fprintf(f, "    %5zux %s in %s, e.g. %s  [%s-%s-%s.crash]\n",
+			g[k].count, verdict_name(r->verdict.kind),
+			sym ? sym->name : "?",
+			schedule_format(&s->img, &r->sched, sched,
+					sizeof(sched)),
+			s->name, verdict_name(r->verdict.kind), g[k].sig);
+	}
+	free(g);
 }
 
 void report_record(FILE *f, const struct stub_sweep *s,
@@ -247,6 +303,7 @@ void report_stub(FILE *f, const struct stub_sweep *s)
 	}
 	if (lines > REPORT_LINES)
 		fprintf(f, "  ... and %zu more\n", lines - REPORT_LINES);
+	report_signatures(f, s);
 	if (s->dropped_records)
 		fprintf(f, "  (%zu more not kept: over %zu records)\n",
 			s->dropped_records, s->max_records);
