@@ -364,16 +364,25 @@ static int parse_line(struct reader *r, struct crash *c, char *line,
 int crash_parse(const char *path, struct crash *c, char *err, size_t errlen)
 {
 	struct reader r = {path, 0, err, errlen};
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		memset(c, 0, sizeof(*c));
+		return bad(&r, "cannot read: %s", strerror(errno));
+	}
+	return crash_parse_stream(path, f, c, err, errlen);
+}
+
+int crash_parse_stream(const char *path, FILE *f, struct crash *c, char *err,
+		       size_t errlen)
+{
+	struct reader r = {path, 0, err, errlen};
 	unsigned seen = 0;
 	int version_read = 0;
 	char line[1024];
-	FILE *f;
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->path, sizeof(c->path), "%s", path);
-	f = fopen(path, "r");
-	if (!f)
-		return bad(&r, "cannot read: %s", strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
 		size_t len = strlen(line);
 

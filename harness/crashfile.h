@@ -9,6 +9,8 @@
 #ifndef IST_CRASHFILE_H
 #define IST_CRASHFILE_H
 
+#include <stdio.h>
+
 #include "loader.h"
 #include "oracle.h"
 #include "schedule.h"
@@ -62,6 +64,10 @@ int crash_write(const char *dir, const char *stub,
 
 /* Reads a crash file. -1 with err: "FILE:LINE: what is wrong". */
 int crash_parse(const char *path, struct crash *c, char *err, size_t errlen);
+/* The same from an open stream (closed on return), named path in
+ * messages: what the parser's fuzz target feeds. */
+int crash_parse_stream(const char *path, FILE *f, struct crash *c, char *err,
+		       size_t errlen);
 
 /* The schedule, with addresses, in the image of the file's stub. -1 with
  * err naming the line whose boundary the image does not have. */

@@ -308,23 +308,25 @@ static uint64_t *state_msr_slot(struct vcpu_state *st, size_t i)
 
 static int state_msrs_io(struct kvm_vm *vm, struct vcpu_state *st, int set)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[NSTATE_MSRS];
-	} m;
+	/* struct kvm_msrs ends in a flexible array: room for it, aligned. */
+	uint64_t buf[(sizeof(struct kvm_msrs) +
+		      NSTATE_MSRS * sizeof(struct kvm_msr_entry)) /
+			     sizeof(uint64_t) +
+		     1];
+	struct kvm_msrs *m = (struct kvm_msrs *)buf;
 
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = NSTATE_MSRS;
+	memset(buf, 0, sizeof(buf));
+	m->nmsrs = NSTATE_MSRS;
 	for (size_t i = 0; i < NSTATE_MSRS; i++) {
-		m.e[i].index = state_msrs[i];
+		m->entries[i].index = state_msrs[i];
 		if (set)
-			m.e[i].data = *state_msr_slot(st, i);
+			m->entries[i].data = *state_msr_slot(st, i);
 	}
-	if (ioctl(vm->vcpu_fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &m) !=
+	if (ioctl(vm->vcpu_fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, m) !=
 	    (int)NSTATE_MSRS)
 		return -1;
 	for (size_t i = 0; !set && i < NSTATE_MSRS; i++)
-		*state_msr_slot(st, i) = m.e[i].data;
+		*state_msr_slot(st, i) = m->entries[i].data;
 	return 0;
 }
 
