@@ -20,7 +20,9 @@ check() {
 	local got=$? lines
 	lines=$(wc -l <"$err")
 	if [ "$got" != "$code" ]; then
-		echo "FAIL $name: exit $got, want $code"; cat "$err"; failed=$((failed + 1)); return
+		echo "FAIL $name: exit $got, want $code"; cat "$err"
+		grep -E "^stub |NOT as|FAIL!|PASS!|ERROR" "$out" | head -40
+		failed=$((failed + 1)); return
 	fi
 	if ! grep -qE -- "$pattern" "$out" "$err"; then
 		echo "FAIL $name: output lacks /$pattern/"; cat "$out" "$err"; failed=$((failed + 1)); return
