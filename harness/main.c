@@ -26,6 +26,7 @@
 #include "stub_build.h"
 #include "sweep.h"
 #include "trial.h"
+#include "trial_trace.h"
 
 #ifndef IST_DEFAULT_GUEST_DIR
 #define IST_DEFAULT_GUEST_DIR "guest"
@@ -49,6 +50,7 @@ struct cli {
 	const char *crash_dir;
 	char **files; /* replay */
 	int nfiles;
+	int trace; /* replay --trace */
 	enum backend_choice backend;
 	int events_given;
 	int db_method_given;
@@ -216,6 +218,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{"kvm", required_argument, NULL, 'k'},
 		{"backend", required_argument, NULL, 'b'},
 		{"crash-dir", required_argument, NULL, 'C'},
+		{"trace", no_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -264,6 +267,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			break;
 		case 'C':
 			cli->crash_dir = optarg;
+			break;
+		case 'T':
+			cli->trace = 1;
 			break;
 		case 'e':
 			nlevels = parse_events(optarg, cli->opt.events);
@@ -582,6 +588,32 @@ static int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
 	return status;
 }
 
+/* replay --trace: the run again from where the last event lands, traced
+ * boundary by boundary. */
+static void print_trace(void *ctx, struct vm *vm, const struct stub_sweep *s,
+			const struct boundary *at, const struct injection *inj)
+{
+	struct trace t;
+	char err[400];
+
+	(void)ctx;
+	if (trace_to_end(vm, &s->img, &s->lay, at, inj, &t, err, sizeof(err))) {
+		printf("  (no trace: %s)\n", err);
+		return;
+	}
+	{
+		char where[160];
+
+		printf("  trace: the %s raised at %s, to the end of the run "
+		       "(each line: boundary, instruction, what it changed)\n",
+		       injector_for(inj->kind)->name,
+		       image_format_addr(&s->img, at->addr, where,
+					 sizeof(where)));
+	}
+	trial_trace_print(stdout, &s->img, &s->lay, &t);
+	trace_free(&t);
+}
+
 /* One crash file: its stub's golden run, then its schedule alone. */
 static int replay_one(const struct cli *cli, const struct catalogue *cat,
 		      struct vm *vm, const char *file)
@@ -641,6 +673,7 @@ static int replay_one(const struct cli *cli, const struct catalogue *cat,
 	opt.depth = sched.depth;
 	opt.db_method = c.db_by_guest_dr ? DB_BY_GUEST_DR : DB_BY_PAYLOAD;
 	opt.only = &sched;
+	opt.only_done = cli->trace ? print_trace : NULL;
 	opt.crash_dir = NULL;
 	opt.at = NULL;
 	opt.exec = 0;
@@ -653,6 +686,17 @@ static int replay_one(const struct cli *cli, const struct catalogue *cat,
 				      "reached");
 		stub_sweep_free(&s);
 		return EXIT_HARNESS;
+	}
+	if (cli->trace && s.only_verdict.ndiffs) {
+		printf("  divergence, field by field:\n  %-28s %-20s %s\n",
+		       "field", "expected", "observed");
+		for (int k = 0; k < s.only_verdict.ndiffs; k++)
+			printf("  %-28s 0x%016llx   0x%016llx\n",
+			       s.only_verdict.diffs[k].field,
+			       (unsigned long long)s.only_verdict.diffs[k]
+				       .expected,
+			       (unsigned long long)s.only_verdict.diffs[k]
+				       .observed);
 	}
 	if (s.only_verdict.kind == c.verdict) {
 		printf("%s: reproduced: %s (%s)\n", file,

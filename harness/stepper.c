@@ -412,6 +412,16 @@ static enum trace_end record(struct recorder *r, unsigned timeout_ms)
 		last = record_boundary(r, &st);
 		if (!last)
 			return error(r, NULL, "cannot record a boundary");
+		/* At a gate, the frame the CPU pushed, as it is now. */
+		for (int v = 0; v < 4; v++) {
+			static const uint64_t vectors[] = {
+				IST_VEC_NMI, IST_VEC_DB, IST_VEC_MC,
+				IST_VEC_IRQ};
+			if (st.regs.rip == guest_gate(lay, vectors[v]) &&
+			    vm_read_virt(r->vm, st.sregs.cr3, st.regs.rsp,
+					 last->frame, sizeof(last->frame)) == 0)
+				last->frame_vector = vectors[v];
+		}
 		note_ss_watch(r, last, &st, stepping);
 		last_st = st;
 		if (r->stop.active && ((st.regs.rip == r->stop.rip &&
@@ -544,10 +554,11 @@ void golden_free(struct golden *g)
 	observation_free(&g->final);
 }
 
-int trace_after(struct vm *vm, const struct guest_image *img,
-		const struct guest_layout *lay, const struct boundary *at,
-		const struct injection *inj, uint64_t resume_rip,
-		struct trace *out, char *err, size_t errlen)
+/* trace_after, or (to_end) on to the workload's end. */
+static int trace_from(struct vm *vm, const struct guest_image *img,
+		      const struct guest_layout *lay, const struct boundary *at,
+		      const struct injection *inj, uint64_t resume_rip,
+		      int to_end, struct trace *out, char *err, size_t errlen)
 {
 	const struct injector *injector = injector_for(inj->kind);
 	struct recorder r;
@@ -556,10 +567,10 @@ int trace_after(struct vm *vm, const struct guest_image *img,
 
 	if (recorder_init(&r, vm, img, lay, out, err, errlen))
 		return -1;
-	r.max = NESTED_TRACE_MAX;
+	r.max = to_end ? NESTED_TRACE_MAX * 16 : NESTED_TRACE_MAX;
 	r.injector = injector;
 	r.inj = inj;
-	r.stop.active = 1;
+	r.stop.active = !to_end;
 	r.stop.rip = at->addr;
 	r.stop.rsp = at->snap.state.regs.rsp;
 	r.stop.any_rsp_rip = resume_rip;
@@ -570,7 +581,7 @@ int trace_after(struct vm *vm, const struct guest_image *img,
 		free(r.execs);
 		return -1;
 	}
-	end = record(&r, NESTED_TIMEOUT_MS);
+	end = record(&r, to_end ? GOLDEN_TIMEOUT_MS : NESTED_TIMEOUT_MS);
 	free(r.execs);
 	vm_set_breakpoints(vm, NULL, 0);
 	resolve_arm_points(out);
@@ -593,4 +604,21 @@ int trace_after(struct vm *vm, const struct guest_image *img,
 		return -1;
 	}
 	return 0;
+}
+
+int trace_after(struct vm *vm, const struct guest_image *img,
+		const struct guest_layout *lay, const struct boundary *at,
+		const struct injection *inj, uint64_t resume_rip,
+		struct trace *out, char *err, size_t errlen)
+{
+	return trace_from(vm, img, lay, at, inj, resume_rip, 0, out, err,
+			  errlen);
+}
+
+int trace_to_end(struct vm *vm, const struct guest_image *img,
+		 const struct guest_layout *lay, const struct boundary *at,
+		 const struct injection *inj, struct trace *out, char *err,
+		 size_t errlen)
+{
+	return trace_from(vm, img, lay, at, inj, 0, 1, out, err, errlen);
 }

@@ -38,6 +38,11 @@ struct boundary {
 	struct insn insn;
 	struct snapshot snap;
 	struct ss_watch ss_watch;
+	/* At an event's gate: the frame on the stack (RIP, CS, RFLAGS, RSP,
+	 * SS) as the CPU pushed it, and the vector whose gate it is (0:
+	 * not a gate). */
+	uint64_t frame[5];
+	uint64_t frame_vector;
 };
 
 struct trace {
@@ -80,6 +85,13 @@ int trace_after(struct vm *vm, const struct guest_image *img,
 		const struct injection *inj, uint64_t resume_rip,
 		struct trace *out, char *err, size_t errlen);
 void trace_free(struct trace *t);
+
+/* trace_after, but on to the end of the run (the workload's last OUT, or
+ * whatever stops the guest): what `replay --trace` shows. */
+int trace_to_end(struct vm *vm, const struct guest_image *img,
+		 const struct guest_layout *lay, const struct boundary *at,
+		 const struct injection *inj, struct trace *out, char *err,
+		 size_t errlen);
 
 /* Puts the vCPU where inj, to be delivered at boundary `at`, is raised:
  * at's snapshot with the event pending; or, for a data breakpoint the

@@ -492,6 +492,9 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	if (w->opt->only && level + 1 == w->opt->only->depth) {
 		s->only_tried = 1;
 		s->only_verdict = v;
+		if (w->opt->only_done)
+			w->opt->only_done(w->opt->only_ctx, w->vm, s, at,
+					  &st->inj);
 	}
 
 	if (level + 1 < w->opt->depth && outcome == MODEL_DELIVER &&

@@ -14,6 +14,8 @@
 #include "schedule.h"
 #include "stepper.h"
 
+struct stub_sweep;
+
 struct sweep_options {
 	uint64_t seed;
 	unsigned timeout_ms;
@@ -33,6 +35,12 @@ struct sweep_options {
 	/* Replay: try this schedule alone (and its prefixes, on the way to
 	 * it); its verdict goes to stub_sweep.only_verdict. */
 	const struct schedule *only;
+	/* Replay: called once the schedule's last step is judged, with the
+	 * boundary where its event lands (and the vm, free to use). */
+	void (*only_done)(void *ctx, struct vm *vm, const struct stub_sweep *s,
+			  const struct boundary *at,
+			  const struct injection *inj);
+	void *only_ctx;
 };
 
 struct depth_counts {

@@ -137,6 +137,14 @@ if ! grep -q "not found: install QEMU" "$err"; then
 		echo "FAIL sweep: crash files '$(ls -A "$crashes")'"; failed=$((failed + 1))
 	fi
 	check "replay reproduces" 0 "reproduced: invariant" 0 -- "$bin" replay --backend qemu "$crash"
+	"$bin" replay --backend qemu --trace "$crash" >"$out" 2>"$err"
+	if grep -q ">> NMI delivered: frame RIP entry_SYSCALL_64+0x0 CS 0x8 .* on IST stack 2" "$out" &&
+		grep -q "<< IRETQ to entry_SYSCALL_64+0x0" "$out" && grep -q "NMI blocking 1 -> 0" "$out" &&
+		grep -qE "^  nmi.gs_base +0x" "$out" && grep -q "reproduced: invariant" "$out"; then
+		echo "ok   replay --trace: delivery, frame, IRET, NMI blocking, divergence"; passed=$((passed + 1))
+	else
+		echo "FAIL replay --trace"; head -20 "$out"; failed=$((failed + 1))
+	fi
 	sed 's/^step nmi entry_SYSCALL_64+0x0 1$/step nmi entry_SYSCALL_64_after_hwframe+0x0 1/' "$crash" >"$own/fixed.crash"
 	check "replay of a bug gone" 1 "no longer reproduces: it passes now .*the bug looks fixed" 0 -- "$bin" replay --backend qemu "$own/fixed.crash"
 	head -c 150 "$crash" >"$own/truncated.crash"
