@@ -118,26 +118,19 @@ static void write_crash(FILE *f, const char *stub,
 			v->diffs[i].field);
 }
 
-int crash_write(const char *dir, const char *stub,
-		const struct guest_image *img, uint64_t seed,
-		int db_by_guest_dr, const struct schedule *s,
-		const struct verdict *v, char *path, size_t pathlen, char *err,
-		size_t errlen)
+int crash_write_file(const char *path, const char *stub,
+		     const struct guest_image *img, uint64_t seed,
+		     int db_by_guest_dr, const struct schedule *s,
+		     const struct verdict *v, char *err, size_t errlen)
 {
-	char signature[17], tmp[4200];
+	char signature[17], tmp[4200], dir[4096];
+	const char *slash = strrchr(path, '/');
 	int fd, dirfd;
 	FILE *f;
 
 	crash_signature(stub, img, s, v, signature);
-	snprintf(path, pathlen, "%s/%s-%s-%s.crash", dir, stub,
-		 verdict_name(v->kind), signature);
-	if (access(path, F_OK) == 0)
-		return 1;
-	if (mkdir(dir, 0777) && errno != EEXIST) {
-		snprintf(err, errlen, "cannot make %s for crash files: %s", dir,
-			 strerror(errno));
-		return -1;
-	}
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
+		 slash ? path : ".");
 	snprintf(tmp, sizeof(tmp), "%s/.%s-%s.%ld.tmp", dir, stub, signature,
 		 (long)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
@@ -172,6 +165,28 @@ int crash_write(const char *dir, const char *stub,
 		close(dirfd);
 	}
 	return 0;
+}
+
+int crash_write(const char *dir, const char *stub,
+		const struct guest_image *img, uint64_t seed,
+		int db_by_guest_dr, const struct schedule *s,
+		const struct verdict *v, char *path, size_t pathlen, char *err,
+		size_t errlen)
+{
+	char signature[17];
+
+	crash_signature(stub, img, s, v, signature);
+	snprintf(path, pathlen, "%s/%s-%s-%s.crash", dir, stub,
+		 verdict_name(v->kind), signature);
+	if (access(path, F_OK) == 0)
+		return 1;
+	if (mkdir(dir, 0777) && errno != EEXIST) {
+		snprintf(err, errlen, "cannot make %s for crash files: %s", dir,
+			 strerror(errno));
+		return -1;
+	}
+	return crash_write_file(path, stub, img, seed, db_by_guest_dr, s, v,
+				err, errlen);
 }
 
 /* --- reading ------------------------------------------------------------ */

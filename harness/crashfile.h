@@ -62,6 +62,13 @@ int crash_write(const char *dir, const char *stub,
 		const struct verdict *v, char *path, size_t pathlen, char *err,
 		size_t errlen);
 
+/* The same at a path of the caller's choosing (its directory must exist),
+ * replacing what is there. 0, or -1 with err. */
+int crash_write_file(const char *path, const char *stub,
+		     const struct guest_image *img, uint64_t seed,
+		     int db_by_guest_dr, const struct schedule *s,
+		     const struct verdict *v, char *err, size_t errlen);
+
 /* Reads a crash file. -1 with err: "FILE:LINE: what is wrong". */
 int crash_parse(const char *path, struct crash *c, char *err, size_t errlen);
 /* The same from an open stream (closed on return), named path in

@@ -69,6 +69,10 @@ static void usage(FILE *f)
 		"           schedule, print the report\n"
 		"  replay FILE...  run the schedule of each crash file again\n"
 		"           and say whether it still gets its verdict\n"
+		"  minimize FILE...  the smallest schedule in the same "
+		"windows\n"
+		"           with the same signature, written to "
+		"FILE.min.crash\n"
 		"\n"
 		"options:\n"
 		"  --stub NAME[,NAME...]|all  stubs to sweep (default: all)\n"
@@ -248,10 +252,11 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	}
 	cli->command = argv[1];
 	if (strcmp(cli->command, "list") && strcmp(cli->command, "sweep") &&
-	    strcmp(cli->command, "replay")) {
+	    strcmp(cli->command, "replay") &&
+	    strcmp(cli->command, "minimize")) {
 		fprintf(stderr,
 			"ist-torture: unknown command '%s'; commands: list, "
-			"sweep, replay (see ist-torture --help)\n",
+			"sweep, replay, minimize (see ist-torture --help)\n",
 			cli->command);
 		return -1;
 	}
@@ -373,12 +378,15 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		cli->opt.depth = nlevels;
 	for (int d = nlevels; d < SCHEDULE_MAX_DEPTH; d++)
 		cli->opt.events[d] = cli->opt.events[nlevels - 1];
-	if (!strcmp(cli->command, "replay")) {
+	if (!strcmp(cli->command, "replay") ||
+	    !strcmp(cli->command, "minimize")) {
 		cli->files = argv + optind;
 		cli->nfiles = argc - optind;
 		if (!cli->nfiles) {
-			fprintf(stderr, "ist-torture: replay wants crash "
-					"files (ist-torture replay FILE...)\n");
+			fprintf(stderr,
+				"ist-torture: %s wants crash files "
+				"(ist-torture %s FILE...)\n",
+				cli->command, cli->command);
 			return -1;
 		}
 	} else if (optind < argc) {
@@ -615,52 +623,51 @@ static void print_trace(void *ctx, struct vm *vm, const struct stub_sweep *s,
 }
 
 /* One crash file: its stub's golden run, then its schedule alone. */
-static int replay_one(const struct cli *cli, const struct catalogue *cat,
-		      struct vm *vm, const char *file)
+/* A crash file, read and resolved against its stub: the schedule and the
+ * stub's path. EXIT_AS_DECLARED, or EXIT_USAGE (said) for a file it
+ * cannot use. */
+static int load_crash(const struct cli *cli, const struct catalogue *cat,
+		      struct vm *vm, const char *file, struct crash *c,
+		      struct schedule *sched, char *path, size_t pathlen)
 {
-	struct sweep_options opt = cli->opt;
 	struct guest_image img;
-	struct schedule sched;
-	struct stub_sweep s;
-	struct crash c;
-	char err[700], path[4096];
-	int harness_error, status = EXIT_AS_DECLARED;
+	char err[700];
 	size_t i;
 
-	if (crash_parse(file, &c, err, sizeof(err))) {
+	if (crash_parse(file, c, err, sizeof(err))) {
 		fprintf(stderr, "ist-torture: %s\n", err);
 		return EXIT_USAGE;
 	}
-	for (i = 0; i < cat->n && strcmp(cat->names[i], c.stub); i++)
+	for (i = 0; i < cat->n && strcmp(cat->names[i], c->stub); i++)
 		;
 	if (i == cat->n) {
 		fprintf(stderr,
 			"ist-torture: %s: no stub '%s' in %s (see "
 			"ist-torture list)\n",
-			file, c.stub, cli->guest_dir);
+			file, c->stub, cli->guest_dir);
 		return EXIT_USAGE;
 	}
-	catalogue_path(cat, i, path, sizeof(path));
+	catalogue_path(cat, i, path, pathlen);
 	if (image_load(path, &img, err, sizeof(err))) {
 		fprintf(stderr, "ist-torture: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (crash_image_hash(&img) != c.image_hash)
+	if (crash_image_hash(&img) != c->image_hash)
 		fprintf(stderr,
 			"ist-torture: warning: %s: stub %s changed since the "
 			"file was written (image fnv1a64:%016llx, now "
 			"%016llx); replaying it anyway\n",
-			file, c.stub, (unsigned long long)c.image_hash,
+			file, c->stub, (unsigned long long)c->image_hash,
 			(unsigned long long)crash_image_hash(&img));
-	if (crash_resolve(&c, &img, &sched, err, sizeof(err))) {
+	if (crash_resolve(c, &img, sched, err, sizeof(err))) {
 		fprintf(stderr, "ist-torture: %s\n", err);
 		image_free(&img);
 		return EXIT_USAGE;
 	}
 	image_free(&img);
-	if (c.db_by_guest_dr == 0 && !(vm_features(vm) & VM_CAN_DB_PAYLOAD)) {
-		for (int k = 0; k < sched.depth; k++)
-			if (sched.step[k].inj.kind == EVENT_DB) {
+	if (c->db_by_guest_dr == 0 && !(vm_features(vm) & VM_CAN_DB_PAYLOAD)) {
+		for (int k = 0; k < sched->depth; k++)
+			if (sched->step[k].inj.kind == EVENT_DB) {
 				fprintf(stderr,
 					"ist-torture: %s: its #DB was raised "
 					"by payload, which %s cannot do: "
@@ -669,6 +676,21 @@ static int replay_one(const struct cli *cli, const struct catalogue *cat,
 				return EXIT_USAGE;
 			}
 	}
+	return EXIT_AS_DECLARED;
+}
+
+static int replay_one(const struct cli *cli, const struct catalogue *cat,
+		      struct vm *vm, const char *file)
+{
+	struct sweep_options opt = cli->opt;
+	struct schedule sched;
+	struct stub_sweep s;
+	struct crash c;
+	char path[4096];
+	int harness_error, status = EXIT_AS_DECLARED;
+
+	if (load_crash(cli, cat, vm, file, &c, &sched, path, sizeof(path)))
+		return EXIT_USAGE;
 	opt.seed = c.seed;
 	opt.depth = sched.depth;
 	opt.db_method = c.db_by_guest_dr ? DB_BY_GUEST_DR : DB_BY_PAYLOAD;
@@ -718,6 +740,134 @@ static int replay_one(const struct cli *cli, const struct catalogue *cat,
 	return status;
 }
 
+/* Is a smaller than b: fewer injections, then, level by level, an earlier
+ * execution, then a lower address? */
+static int schedule_smaller(const struct schedule *a, const struct schedule *b)
+{
+	if (a->depth != b->depth)
+		return a->depth < b->depth;
+	for (int k = 0; k < a->depth; k++) {
+		if (a->step[k].exec != b->step[k].exec)
+			return a->step[k].exec < b->step[k].exec;
+		if (a->step[k].addr != b->step[k].addr)
+			return a->step[k].addr < b->step[k].addr;
+	}
+	return 0;
+}
+
+/* The smallest schedule with the file's signature among those whose
+ * injections fall, level by level, in the same windows (the symbols its
+ * boundaries are named after), prefixes included. Written beside the
+ * file as NAME.min.crash. */
+static int minimize_one(const struct cli *cli, const struct catalogue *cat,
+			struct vm *vm, const char *file)
+{
+	struct sweep_options opt = cli->opt;
+	const struct sweep_record *best = NULL;
+	struct schedule sched;
+	struct stub_sweep s;
+	struct crash c;
+	char path[4096], at[1024] = "", out[4200], err[400], want[17], sig[17];
+	char before[600], after[600];
+	int harness_error;
+	size_t len;
+
+	if (load_crash(cli, cat, vm, file, &c, &sched, path, sizeof(path)))
+		return EXIT_USAGE;
+	opt.seed = c.seed;
+	opt.depth = sched.depth;
+	opt.db_method = c.db_by_guest_dr ? DB_BY_GUEST_DR : DB_BY_PAYLOAD;
+	opt.crash_dir = NULL;
+	opt.exec = 0;
+	opt.max_records = 1000000;
+	{
+		struct guest_image img;
+
+		if (image_load(path, &img, err, sizeof(err))) {
+			fprintf(stderr, "ist-torture: %s\n", err);
+			return EXIT_USAGE;
+		}
+		for (int k = 0; k < sched.depth; k++) {
+			const struct guest_symbol *sym =
+				image_symbol_at(&img, sched.step[k].addr);
+
+			snprintf(at + strlen(at), sizeof(at) - strlen(at),
+				 "%s%s", k ? " > " : "", sym ? sym->name : "?");
+			opt.events[k] = 1u << sched.step[k].inj.kind;
+		}
+		image_free(&img);
+	}
+	opt.at = at;
+	/* The file's own schedule first: the signature to keep. */
+	{
+		struct sweep_options one = opt;
+
+		one.only = &sched;
+		one.at = NULL;
+		if (sweep_stub(vm, c.stub, path, &one, &s, &harness_error) ||
+		    !s.only_tried) {
+			printf("%s: HARNESS ERROR: %s\n", file, s.error);
+			stub_sweep_free(&s);
+			return EXIT_HARNESS;
+		}
+		for (size_t i = 0; i < s.nrecords && !best; i++)
+			if (s.records[i].sched.depth == sched.depth)
+				best = &s.records[i];
+		if (!best || s.only_verdict.kind == VERDICT_PASS) {
+			printf("%s: nothing to minimize: it does not fail now "
+			       "(the bug looks fixed)\n",
+			       file);
+			stub_sweep_free(&s);
+			return EXIT_NOT_AS_DECLARED;
+		}
+		crash_signature(c.stub, &s.img, &best->sched, &best->verdict,
+				want);
+		schedule_format(&s.img, &best->sched, before, sizeof(before));
+		stub_sweep_free(&s);
+		best = NULL;
+	}
+	if (sweep_stub(vm, c.stub, path, &opt, &s, &harness_error)) {
+		printf("%s: HARNESS ERROR: %s\n", file, s.error);
+		stub_sweep_free(&s);
+		return EXIT_HARNESS;
+	}
+	for (size_t i = 0; i < s.nrecords; i++) {
+		const struct sweep_record *r = &s.records[i];
+
+		if (r->assumption || r->verdict.kind == VERDICT_HARNESS_ERROR)
+			continue;
+		crash_signature(c.stub, &s.img, &r->sched, &r->verdict, sig);
+		if (!strcmp(sig, want) &&
+		    (!best || schedule_smaller(&r->sched, &best->sched)))
+			best = r;
+	}
+	if (!best) {
+		printf("%s: HARNESS ERROR: the failure did not come back among "
+		       "its windows' schedules\n",
+		       file);
+		stub_sweep_free(&s);
+		return EXIT_HARNESS;
+	}
+	len = strlen(file);
+	snprintf(out, sizeof(out), "%.*s.min.crash",
+		 (int)(len > 6 && !strcmp(file + len - 6, ".crash") ? len - 6
+								    : len),
+		 file);
+	if (crash_write_file(out, c.stub, &s.img, c.seed, c.db_by_guest_dr,
+			     &best->sched, &best->verdict, err, sizeof(err))) {
+		fprintf(stderr, "ist-torture: %s\n", err);
+		stub_sweep_free(&s);
+		return EXIT_USAGE;
+	}
+	schedule_format(&s.img, &best->sched, after, sizeof(after));
+	printf("%s: minimized to %s\n  was: %s\n  now: %s  (%s, signature "
+	       "%s kept)\n",
+	       file, out, before, after, verdict_name(best->verdict.kind),
+	       want);
+	stub_sweep_free(&s);
+	return EXIT_AS_DECLARED;
+}
+
 static int cmd_replay(const struct cli *cli, const struct catalogue *cat)
 {
 	int status = EXIT_AS_DECLARED;
@@ -726,7 +876,9 @@ static int cmd_replay(const struct cli *cli, const struct catalogue *cat)
 	if (open_backend(cli, &vm))
 		return EXIT_USAGE;
 	for (int i = 0; i < cli->nfiles; i++) {
-		int rc = replay_one(cli, cat, vm, cli->files[i]);
+		int rc = !strcmp(cli->command, "minimize")
+				 ? minimize_one(cli, cat, vm, cli->files[i])
+				 : replay_one(cli, cat, vm, cli->files[i]);
 
 		if (rc > status)
 			status = rc;
@@ -762,7 +914,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cli.command, "list"))
 		status = cmd_list(&cat);
-	else if (!strcmp(cli.command, "replay"))
+	else if (!strcmp(cli.command, "replay") ||
+		 !strcmp(cli.command, "minimize"))
 		status = cmd_replay(&cli, &cat);
 	else
 		status = cmd_sweep(&cli, &cat);

@@ -145,6 +145,10 @@ if ! grep -q "not found: install QEMU" "$err"; then
 	else
 		echo "FAIL replay --trace"; head -20 "$out"; failed=$((failed + 1))
 	fi
+	sed 's/^step nmi entry_SYSCALL_64+0x0 1$/step nmi entry_SYSCALL_64+0x0 3/' "$crash" >"$own/late.crash"
+	check "minimize: the earliest execution, same signature" 0 "now: nmi@entry_SYSCALL_64\\+0x0  \\(invariant, signature" 0 -- \
+		"$bin" minimize --backend qemu "$own/late.crash"
+	check "minimize: the result replays" 0 "reproduced: invariant" 0 -- "$bin" replay --backend qemu "$own/late.min.crash"
 	sed 's/^step nmi entry_SYSCALL_64+0x0 1$/step nmi entry_SYSCALL_64_after_hwframe+0x0 1/' "$crash" >"$own/fixed.crash"
 	check "replay of a bug gone" 1 "no longer reproduces: it passes now .*the bug looks fixed" 0 -- "$bin" replay --backend qemu "$own/fixed.crash"
 	head -c 150 "$crash" >"$own/truncated.crash"
