@@ -51,6 +51,7 @@ struct cli {
 	char **files; /* replay */
 	int nfiles;
 	int trace; /* replay --trace */
+	int json;  /* replay --json */
 	enum backend_choice backend;
 	int events_given;
 	int db_method_given;
@@ -223,6 +224,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{"backend", required_argument, NULL, 'b'},
 		{"crash-dir", required_argument, NULL, 'C'},
 		{"trace", no_argument, NULL, 'T'},
+		{"json", no_argument, NULL, 'J'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -275,6 +277,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			break;
 		case 'T':
 			cli->trace = 1;
+			break;
+		case 'J':
+			cli->json = 1;
 			break;
 		case 'e':
 			nlevels = parse_events(optarg, cli->opt.events);
@@ -598,15 +603,33 @@ static int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
 
 /* replay --trace: the run again from where the last event lands, traced
  * boundary by boundary. */
+/* --json: the trace goes into a buffer, to sit inside the file's object. */
+struct trace_out {
+	int json;
+	char *buf;
+	size_t len;
+};
+
 static void print_trace(void *ctx, struct vm *vm, const struct stub_sweep *s,
 			const struct boundary *at, const struct injection *inj)
 {
+	struct trace_out *to = ctx;
 	struct trace t;
 	char err[400];
 
-	(void)ctx;
 	if (trace_to_end(vm, &s->img, &s->lay, at, inj, &t, err, sizeof(err))) {
-		printf("  (no trace: %s)\n", err);
+		if (!to->json)
+			printf("  (no trace: %s)\n", err);
+		return;
+	}
+	if (to->json) {
+		FILE *m = open_memstream(&to->buf, &to->len);
+
+		if (m) {
+			trial_trace_json(m, &s->img, &s->lay, &t);
+			fclose(m);
+		}
+		trace_free(&t);
 		return;
 	}
 	{
@@ -622,7 +645,59 @@ static void print_trace(void *ctx, struct vm *vm, const struct stub_sweep *s,
 	trace_free(&t);
 }
 
-/* One crash file: its stub's golden run, then its schedule alone. */
+/* What a replay found, in words: reproduced, gone, or different. */
+static void replay_text(const struct cli *cli, const char *file,
+			const struct crash *c, const struct verdict *v)
+{
+	if (cli->trace && v->ndiffs) {
+		printf("  divergence, field by field:\n  %-28s %-20s %s\n",
+		       "field", "expected", "observed");
+		for (int k = 0; k < v->ndiffs; k++)
+			printf("  %-28s 0x%016llx   0x%016llx\n",
+			       v->diffs[k].field,
+			       (unsigned long long)v->diffs[k].expected,
+			       (unsigned long long)v->diffs[k].observed);
+	}
+	if (v->kind == c->verdict)
+		printf("%s: reproduced: %s (%s)\n", file,
+		       verdict_name(c->verdict), v->summary);
+	else if (v->kind == VERDICT_PASS)
+		printf("%s: no longer reproduces: it passes now (recorded "
+		       "%s); the bug looks fixed\n",
+		       file, verdict_name(c->verdict));
+	else
+		printf("%s: reproduces differently: recorded %s, now %s "
+		       "(%s)\n",
+		       file, verdict_name(c->verdict), verdict_name(v->kind),
+		       v->summary);
+}
+
+/* The same as one JSON object on one line (docs/crash-format.md). */
+static void replay_json(const char *file, const struct crash *c,
+			const struct verdict *v, const char *trace)
+{
+	printf("{\"file\":");
+	json_string(stdout, file);
+	printf(",\"stub\":");
+	json_string(stdout, c->stub);
+	printf(",\"recorded\":\"%s\",\"now\":\"%s\",\"result\":\"%s\","
+	       "\"summary\":",
+	       verdict_name(c->verdict), verdict_name(v->kind),
+	       v->kind == c->verdict	 ? "reproduced"
+	       : v->kind == VERDICT_PASS ? "fixed"
+					 : "different");
+	json_string(stdout, v->summary);
+	printf(",\"diffs\":[");
+	for (int k = 0; k < v->ndiffs; k++) {
+		printf("%s{\"field\":", k ? "," : "");
+		json_string(stdout, v->diffs[k].field);
+		printf(",\"expected\":\"0x%llx\",\"observed\":\"0x%llx\"}",
+		       (unsigned long long)v->diffs[k].expected,
+		       (unsigned long long)v->diffs[k].observed);
+	}
+	printf("],\"trace\":%s}\n", trace ? trace : "null");
+}
+
 /* A crash file, read and resolved against its stub: the schedule and the
  * stub's path. EXIT_AS_DECLARED, or EXIT_USAGE (said) for a file it
  * cannot use. */
@@ -683,6 +758,7 @@ static int replay_one(const struct cli *cli, const struct catalogue *cat,
 		      struct vm *vm, const char *file)
 {
 	struct sweep_options opt = cli->opt;
+	struct trace_out to = {cli->json, NULL, 0};
 	struct schedule sched;
 	struct stub_sweep s;
 	struct crash c;
@@ -695,47 +771,37 @@ static int replay_one(const struct cli *cli, const struct catalogue *cat,
 	opt.depth = sched.depth;
 	opt.db_method = c.db_by_guest_dr ? DB_BY_GUEST_DR : DB_BY_PAYLOAD;
 	opt.only = &sched;
-	opt.only_done = cli->trace ? print_trace : NULL;
+	opt.only_done = cli->trace || cli->json ? print_trace : NULL;
+	opt.only_ctx = &to;
 	opt.crash_dir = NULL;
 	opt.at = NULL;
 	opt.exec = 0;
 	if (sweep_stub(vm, c.stub, path, &opt, &s, &harness_error) ||
 	    !s.only_tried || s.only_verdict.kind == VERDICT_HARNESS_ERROR) {
-		printf("%s: HARNESS ERROR: %s\n", file,
-		       s.only_tried ? s.only_verdict.summary
-		       : s.error[0] ? s.error
-				    : "the schedule's boundaries were not "
-				      "reached");
+		const char *why = s.only_tried ? s.only_verdict.summary
+				  : s.error[0] ? s.error
+					       : "the schedule's boundaries "
+						 "were not reached";
+		if (cli->json) {
+			printf("{\"file\":");
+			json_string(stdout, file);
+			printf(",\"result\":\"harness-error\",\"why\":");
+			json_string(stdout, why);
+			printf("}\n");
+		} else {
+			printf("%s: HARNESS ERROR: %s\n", file, why);
+		}
+		free(to.buf);
 		stub_sweep_free(&s);
 		return EXIT_HARNESS;
 	}
-	if (cli->trace && s.only_verdict.ndiffs) {
-		printf("  divergence, field by field:\n  %-28s %-20s %s\n",
-		       "field", "expected", "observed");
-		for (int k = 0; k < s.only_verdict.ndiffs; k++)
-			printf("  %-28s 0x%016llx   0x%016llx\n",
-			       s.only_verdict.diffs[k].field,
-			       (unsigned long long)s.only_verdict.diffs[k]
-				       .expected,
-			       (unsigned long long)s.only_verdict.diffs[k]
-				       .observed);
-	}
-	if (s.only_verdict.kind == c.verdict) {
-		printf("%s: reproduced: %s (%s)\n", file,
-		       verdict_name(c.verdict), s.only_verdict.summary);
-	} else if (s.only_verdict.kind == VERDICT_PASS) {
-		printf("%s: no longer reproduces: it passes now (recorded "
-		       "%s); the bug looks fixed\n",
-		       file, verdict_name(c.verdict));
+	if (s.only_verdict.kind != c.verdict)
 		status = EXIT_NOT_AS_DECLARED;
-	} else {
-		printf("%s: reproduces differently: recorded %s, now %s "
-		       "(%s)\n",
-		       file, verdict_name(c.verdict),
-		       verdict_name(s.only_verdict.kind),
-		       s.only_verdict.summary);
-		status = EXIT_NOT_AS_DECLARED;
-	}
+	if (cli->json)
+		replay_json(file, &c, &s.only_verdict, to.buf);
+	else
+		replay_text(cli, file, &c, &s.only_verdict);
+	free(to.buf);
 	stub_sweep_free(&s);
 	return status;
 }

@@ -101,3 +101,87 @@ void trial_trace_print(FILE *f, const struct guest_image *img,
 	}
 	fprintf(f, "  end: %s\n", t->end[0] ? t->end : "the workload finished");
 }
+
+void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void json_changed(FILE *f, const struct kvm_regs *a,
+			 const struct kvm_regs *b)
+{
+	const __u64 *x = &a->rax, *y = &b->rax;
+	int first = 1;
+
+	fprintf(f, "{");
+	for (int i = 0; i < 16; i++)
+		if (x[i] != y[i]) {
+			fprintf(f, "%s\"%s\":\"0x%llx\"", first ? "" : ",",
+				gpr_names[i], (unsigned long long)y[i]);
+			first = 0;
+		}
+	if (a->rflags != b->rflags)
+		fprintf(f, "%s\"rflags\":\"0x%llx\"", first ? "" : ",",
+			(unsigned long long)b->rflags);
+	fprintf(f, "}");
+}
+
+void trial_trace_json(FILE *f, const struct guest_image *img,
+		      const struct guest_layout *lay, const struct trace *t)
+{
+	fprintf(f, "{\"boundaries\":[");
+	for (size_t i = 0; i < t->n; i++) {
+		const struct boundary *b = &t->b[i];
+		const struct boundary *p = i ? &t->b[i - 1] : NULL;
+		const struct vcpu_state *st = &b->snap.state;
+		char at[160], where[64];
+
+		fprintf(f, "%s{\"at\":", i ? "," : "");
+		json_string(f, image_format_addr(img, b->addr, at, sizeof(at)));
+		fprintf(f, ",\"exec\":%u,\"insn\":", b->exec);
+		json_string(f, b->insn.text);
+		fprintf(f, ",\"nmi_blocked\":%d", st->events.nmi.masked);
+		if (p && p->insn.flow == FLOW_IRET)
+			fprintf(f, ",\"after_iretq\":true");
+		if (b->frame_vector) {
+			fprintf(f, ",\"delivery\":{\"event\":");
+			json_string(f, vector_name(b->frame_vector));
+			fprintf(f, ",\"frame\":{\"rip\":");
+			json_string(f, image_format_addr(img, b->frame[0], at,
+							 sizeof(at)));
+			fprintf(f,
+				",\"cs\":\"0x%llx\",\"rflags\":\"0x%llx\","
+				"\"rsp\":\"0x%llx\",\"ss\":\"0x%llx\"},"
+				"\"stack\":",
+				(unsigned long long)b->frame[1],
+				(unsigned long long)b->frame[2],
+				(unsigned long long)b->frame[3],
+				(unsigned long long)b->frame[4]);
+			json_string(f, stack_of(lay, st->regs.rsp, where,
+						sizeof(where)));
+			fprintf(f, ",\"at_rsp\":\"0x%llx\"}",
+				(unsigned long long)st->regs.rsp);
+		}
+		if (i + 1 < t->n && !t->b[i + 1].frame_vector &&
+		    b->insn.flow != FLOW_SYSRET && b->insn.flow != FLOW_IRET) {
+			fprintf(f, ",\"changed\":");
+			json_changed(f, &st->regs,
+				     &t->b[i + 1].snap.state.regs);
+		}
+		fprintf(f, "}");
+	}
+	fprintf(f, "],\"end\":");
+	json_string(f, t->end[0] ? t->end : "the workload finished");
+	fprintf(f, "}");
+}

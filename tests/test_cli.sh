@@ -145,6 +145,8 @@ if ! grep -q "not found: install QEMU" "$err"; then
 	else
 		echo "FAIL replay --trace"; head -20 "$out"; failed=$((failed + 1))
 	fi
+	check "replay --json: one object, the trace inside" 0 '^\{"file":.*"result":"reproduced".*"diffs":\[\{"field":"nmi.gs_base".*"delivery":\{"event":"NMI","frame":\{"rip":"entry_SYSCALL_64\+0x0"' 0 -- \
+		"$bin" replay --backend qemu --json "$crash"
 	sed 's/^step nmi entry_SYSCALL_64+0x0 1$/step nmi entry_SYSCALL_64+0x0 3/' "$crash" >"$own/late.crash"
 	check "minimize: the earliest execution, same signature" 0 "now: nmi@entry_SYSCALL_64\\+0x0  \\(invariant, signature" 0 -- \
 		"$bin" minimize --backend qemu "$own/late.crash"
