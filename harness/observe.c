@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "disasm.h"
 #include "observe.h"
 
 int observation_init(struct observation *obs, const struct guest_layout *lay)
@@ -142,21 +143,51 @@ static int machine_same(struct vm *vm, const struct guest_layout *lay,
 #define LOOP_MIN_RUN_NS 200000ULL
 
 /* The run stopped (timed out) while still going. Compares the machine at
- * its RIP r with the machine the next time it reaches r. A breakpoint is
- * never armed on the instruction the vCPU stands on (stepper.c says why):
- * a short free run moves it off r first. That run must end in a timeout (a
- * stop of its own is never reported as one: qemu.c takes care of a stop
- * that races the timeout), and, if it left the vCPU on r, the vCPU must
- * have had the CPU meanwhile: on a loaded machine a timed-out run may not
- * have run at all, and its unchanged state proves no loop (seen under
- * ASan in CI). Returns 1 when the run ended
- * (obs filled: a proven loop, or whatever ended it), 0 when no loop was
- * proven and the run should go on, -1 when the back end failed. */
+ * its RIP r with the machine the next time it reaches r, and proves the
+ * vCPU ran in between: it is first stopped on a successor of the
+ * instruction at r (from the decode), then on r again. A timed-out run
+ * alone proves nothing: on a loaded machine the vCPU may not have run at
+ * all, and its unchanged state looked like a loop (seen in CI). A
+ * breakpoint is never armed on the instruction the vCPU stands on
+ * (stepper.c says why). Returns 1 when the run ended (obs filled: a proven
+ * loop, or whatever ended it), 0 when no loop was proven and the run
+ * should go on, -1 when the back end failed. */
+struct loop_reader {
+	struct vm *vm;
+	uint64_t cr3;
+};
+
+static int loop_read(void *ctx, uint64_t va, void *buf, size_t len)
+{
+	struct loop_reader *r = ctx;
+	return vm_read_virt(r->vm, r->cr3, va, buf, len);
+}
+
+/* Runs to one of addrs (n of them); 1 there, 0 when the run ended another
+ * way (obs filled, or a timeout: the caller's timeout decides), -1 on a
+ * back-end failure. */
+static int run_to_one_of(struct vm *vm, const struct guest_layout *lay,
+			 const uint64_t *addrs, int n, unsigned timeout_ms,
+			 struct observation *obs, int *ended)
+{
+	struct vm_exit ex;
+
+	if (vm_set_breakpoints(vm, addrs, n) || vm_run(vm, timeout_ms, &ex) ||
+	    vm_set_breakpoints(vm, NULL, 0))
+		return -1;
+	vm_get_state(vm, &obs->final);
+	for (int i = 0; ex.kind == VM_EXIT_BREAKPOINT && i < n; i++)
+		if (obs->final.regs.rip == addrs[i])
+			return 1;
+	if (ex.kind != VM_EXIT_TIMEOUT)
+		*ended = run_classify_exit(vm, lay, &ex, timeout_ms, obs);
+	return 0;
+}
+
 static int look_for_loop(struct vm *vm, const struct guest_layout *lay,
 			 unsigned timeout_ms, struct observation *obs)
 {
 	struct machine_copy a = {0};
-	struct vm_exit ex;
 	int ended = 0;
 
 	a.mem = malloc(lay->kernel_rw_len + lay->user_rw_len + 1);
@@ -164,37 +195,44 @@ static int look_for_loop(struct vm *vm, const struct guest_layout *lay,
 		return 0; /* no proof, no harm: the timeout decides */
 	machine_copy_take(vm, lay, &a);
 	for (int pass = 0; pass < LOOP_PASSES && !ended; pass++) {
-		uint64_t r = a.st.regs.rip, ran = vm_vcpu_time_ns(vm);
+		struct loop_reader rd = {vm, a.st.sregs.cr3};
+		uint64_t r = a.st.regs.rip, succ[2], off[2];
+		uint8_t code[16];
+		struct insn insn;
+		int nsucc, noff = 0, rc;
 
-		if (vm_run(vm, LOOP_STEP_MS, &ex))
-			goto failed;
-		ran = ran ? vm_vcpu_time_ns(vm) - ran : LOOP_MIN_RUN_NS;
-		if (ex.kind != VM_EXIT_TIMEOUT) {
-			ended = run_classify_exit(vm, lay, &ex, timeout_ms,
-						  obs);
+		if (vm_read_virt(vm, rd.cr3, r, code, sizeof(code)) ||
+		    insn_decode(code, sizeof(code), r, &insn))
+			break;
+		nsucc = insn_successors(&insn, &a.st.regs, a.st.sregs.gs.base,
+					a.st.sregs.fs.base, loop_read, &rd,
+					succ);
+		for (int i = 0; i < nsucc; i++)
+			if (succ[i] != r)
+				off[noff++] = succ[i];
+		if (nsucc > 0 && noff == 0 && insn.flow == FLOW_JMP &&
+		    insn.target.kind == OPND_IMM) {
+			/* "jmp ." changes nothing: it is its own loop. */
+			observe(vm, lay, RUN_HANG, 0,
+				"it loops: its whole state comes back", obs);
+			obs->loop_rip = r;
+			ended = 1;
 			break;
 		}
-		vm_get_state(vm, &obs->final);
-		/* Elsewhere than r, it ran: run it on to r. Back on r, either
-		 * the loop is one instruction long (or one translated block,
-		 * on QEMU) or the vCPU did not run; its CPU time tells. */
-		if (obs->final.regs.rip != r) {
-			if (vm_set_breakpoints(vm, &r, 1) ||
-			    vm_run(vm, timeout_ms, &ex) ||
-			    vm_set_breakpoints(vm, NULL, 0))
+		if (noff == 0)
+			break; /* cannot be followed: the timeout decides */
+		rc = run_to_one_of(vm, lay, off, noff, timeout_ms, obs, &ended);
+		if (rc <= 0) {
+			if (rc < 0)
 				goto failed;
-			vm_get_state(vm, &obs->final);
-			if (ex.kind != VM_EXIT_BREAKPOINT ||
-			    obs->final.regs.rip != r) {
-				ended = run_classify_exit(vm, lay, &ex,
-							  timeout_ms, obs);
-				break;
-			}
+			break;
 		}
-		/* Back on r by itself, the vCPU may just not have run (a
-		 * loaded machine): no proof unless it had the CPU. */
-		if (obs->final.regs.rip == r && ran < LOOP_MIN_RUN_NS)
-			continue;
+		rc = run_to_one_of(vm, lay, &r, 1, timeout_ms, obs, &ended);
+		if (rc <= 0) {
+			if (rc < 0)
+				goto failed;
+			break;
+		}
 		if (machine_same(vm, lay, &a)) {
 			observe(vm, lay, RUN_HANG, 0,
 				"it loops: its whole state comes back", obs);
