@@ -147,6 +147,9 @@ if ! grep -q "not found: install QEMU" "$err"; then
 	fi
 	check "replay --json: one object, the trace inside" 0 '^\{"file":.*"result":"reproduced".*"diffs":\[\{"field":"nmi.gs_base".*"delivery":\{"event":"NMI","frame":\{"rip":"entry_SYSCALL_64\+0x0"' 0 -- \
 		"$bin" replay --backend qemu --json "$crash"
+	sed 's/^image fnv1a64:.*/image fnv1a64:0123456789abcdef/' "$crash" >"$own/changed.crash"
+	check "replay: a changed stub is named, the replay still runs" 0 "warning: .*changed.crash: stub cs-swapgs changed since the file was written \\(image fnv1a64:0123456789abcdef, now [0-9a-f]{16}\\)" 1 -- \
+		"$bin" replay --backend qemu "$own/changed.crash"
 	sed 's/^step nmi entry_SYSCALL_64+0x0 1$/step nmi entry_SYSCALL_64+0x0 3/' "$crash" >"$own/late.crash"
 	check "minimize: the earliest execution, same signature" 0 "now: nmi@entry_SYSCALL_64\\+0x0  \\(invariant, signature" 0 -- \
 		"$bin" minimize --backend qemu "$own/late.crash"
