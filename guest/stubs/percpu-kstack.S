@@ -21,7 +21,10 @@
  * the kernel stack) at entry_SYSCALL_64_counted and from
  * syscall_return_in_tcb up to syscall_return_uncounted; state-mismatch (the
  * workload's stack written) at entry_SYSCALL_64+0x0 to the move into the
- * TCB, and from syscall_return_user_rsp to SYSRETQ; pass elsewhere.
+ * TCB, and from syscall_return_user_rsp to SYSRETQ; pass elsewhere. At
+ * depth 2, an NMI or #MC nested in a handler's own counted-but-not-
+ * switched windows (NEST_ENTRY) fails (invariant) exactly when the outer
+ * event struck on the TCB or the user's stack: reported apart (ASSUME).
  */
 #include "percpu_kstack.inc"
 
@@ -35,25 +38,46 @@
 	EXPECT entry_SYSCALL_64_counted, entry_SYSCALL_64_on_kstack, IST_EXPECT_INVARIANT
 	EXPECT syscall_return_in_tcb, syscall_return_uncounted, IST_EXPECT_INVARIANT
 	EXPECT syscall_return_user_rsp, syscall_return_end, IST_EXPECT_STATE_MISMATCH
+	/* The handlers' own counted-but-not-switched windows (NEST_ENTRY): a
+	 * nested NMI or #MC there fails exactly when the outer event struck
+	 * on the TCB or the user's stack, and passes when it struck on the
+	 * kernel stack. A declaration by window cannot say that, so these
+	 * are reported apart, never hidden. */
+	ASSUME IST_EVENT_NMI|IST_EVENT_MC, asm_exc_nmi_counted, asm_exc_nmi_on_kstack, "the same flaw nested: fails only under an outer event on the TCB or user stack"
+	ASSUME IST_EVENT_NMI|IST_EVENT_MC, asm_exc_nmi_back, asm_exc_nmi_uncounted, "the same flaw nested: fails only under an outer event on the TCB or user stack"
+	ASSUME IST_EVENT_NMI|IST_EVENT_MC, asm_exc_machine_check_counted, asm_exc_machine_check_on_kstack, "the same flaw nested: fails only under an outer event on the TCB or user stack"
+	ASSUME IST_EVENT_NMI|IST_EVENT_MC, asm_exc_machine_check_back, asm_exc_machine_check_uncounted, "the same flaw nested: fails only under an outer event on the TCB or user stack"
 
-/* NEST_ENTRY body: save where RSP points, count the entry, and move to the
- * kernel stack only when it is the first. RBX (PARANOID_GS_ENTRY) and R12
- * are callee-saved, so they survive the body. */
-.macro NEST_ENTRY body
+/* NEST_ENTRY name, body: save where RSP points, count the entry, and move
+ * to the kernel stack only when it is the first. RBX (PARANOID_GS_ENTRY)
+ * and R12 are callee-saved, so they survive the body. The same flaw as the
+ * SYSCALL path's, in the entry's own windows: counted but not yet on the
+ * kernel stack (name_counted), and back on the interrupted stack but not
+ * yet uncounted (name_back): a nested NMI or #MC there stays where RSP is.
+ */
+.macro NEST_ENTRY name, body
 	cld
 	pushq $-1			/* orig_ax */
 	PUSH_REGS
 	PARANOID_GS_ENTRY
 	movq %rsp, %r12			/* this entry's pt_regs */
 	incq kernel_nest(%rip)
+	.globl \name\()_counted
+\name\()_counted:
 	cmpq $1, kernel_nest(%rip)
 	jne 1f
 	movq %gs:PERCPU_STACK_TOP, %rsp
 1:
+	.globl \name\()_on_kstack
+\name\()_on_kstack:
 	movq %r12, %rdi
 	call \body
 	movq %r12, %rsp
+	.globl \name\()_back
+\name\()_back:
 	decq kernel_nest(%rip)
+	.globl \name\()_uncounted
+\name\()_uncounted:
 	PARANOID_GS_EXIT
 	POP_REGS
 	addq $8, %rsp			/* orig_ax */
@@ -64,11 +88,11 @@
 	.globl asm_exc_nmi
 	.type asm_exc_nmi, @function
 asm_exc_nmi:
-	NEST_ENTRY exc_nmi
+	NEST_ENTRY asm_exc_nmi, exc_nmi
 	.size asm_exc_nmi, . - asm_exc_nmi
 
 	.globl asm_exc_machine_check
 	.type asm_exc_machine_check, @function
 asm_exc_machine_check:
-	NEST_ENTRY exc_machine_check
+	NEST_ENTRY asm_exc_machine_check, exc_machine_check
 	.size asm_exc_machine_check, . - asm_exc_machine_check
