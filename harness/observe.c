@@ -142,27 +142,6 @@ static int machine_same(struct vm *vm, const struct guest_layout *lay,
 /* A step whose vCPU had less CPU time than this proves nothing. */
 #define LOOP_MIN_RUN_NS 200000ULL
 
-/* The run stopped (timed out) while still going. Compares the machine at
- * its RIP r with the machine the next time it reaches r, and proves the
- * vCPU ran in between: it is first stopped on a successor of the
- * instruction at r (from the decode), then on r again. A timed-out run
- * alone proves nothing: on a loaded machine the vCPU may not have run at
- * all, and its unchanged state looked like a loop (seen in CI). A
- * breakpoint is never armed on the instruction the vCPU stands on
- * (stepper.c says why). Returns 1 when the run ended (obs filled: a proven
- * loop, or whatever ended it), 0 when no loop was proven and the run
- * should go on, -1 when the back end failed. */
-struct loop_reader {
-	struct vm *vm;
-	uint64_t cr3;
-};
-
-static int loop_read(void *ctx, uint64_t va, void *buf, size_t len)
-{
-	struct loop_reader *r = ctx;
-	return vm_read_virt(r->vm, r->cr3, va, buf, len);
-}
-
 /* Runs to one of addrs (n of them); 1 there, 0 when the run ended another
  * way (obs filled, or a timeout: the caller's timeout decides), -1 on a
  * back-end failure. */
@@ -184,6 +163,16 @@ static int run_to_one_of(struct vm *vm, const struct guest_layout *lay,
 	return 0;
 }
 
+/* The run stopped (timed out) while still going. Compares the machine at
+ * its RIP r with the machine the next time it reaches r, and proves the
+ * vCPU ran in between: it is first stopped on a successor of the
+ * instruction at r (from the decode), then on r again. A timed-out run
+ * alone proves nothing: on a loaded machine the vCPU may not have run at
+ * all, and its unchanged state looked like a loop (seen in CI). A
+ * breakpoint is never armed on the instruction the vCPU stands on
+ * (stepper.c says why). Returns 1 when the run ended (obs filled: a proven
+ * loop, or whatever ended it), 0 when no loop was proven and the run
+ * should go on, -1 when the back end failed. */
 static int look_for_loop(struct vm *vm, const struct guest_layout *lay,
 			 unsigned timeout_ms, struct observation *obs)
 {
@@ -195,7 +184,7 @@ static int look_for_loop(struct vm *vm, const struct guest_layout *lay,
 		return 0; /* no proof, no harm: the timeout decides */
 	machine_copy_take(vm, lay, &a);
 	for (int pass = 0; pass < LOOP_PASSES && !ended; pass++) {
-		struct loop_reader rd = {vm, a.st.sregs.cr3};
+		struct vm_reader rd = {vm, a.st.sregs.cr3};
 		uint64_t r = a.st.regs.rip, succ[2], off[2];
 		uint8_t code[16];
 		struct insn insn;
@@ -205,7 +194,7 @@ static int look_for_loop(struct vm *vm, const struct guest_layout *lay,
 		    insn_decode(code, sizeof(code), r, &insn))
 			break;
 		nsucc = insn_successors(&insn, &a.st.regs, a.st.sregs.gs.base,
-					a.st.sregs.fs.base, loop_read, &rd,
+					a.st.sregs.fs.base, vm_reader_read, &rd,
 					succ);
 		for (int i = 0; i < nsucc; i++)
 			if (succ[i] != r)

@@ -23,17 +23,6 @@
 #define NESTED_TRACE_MAX  4096
 #define NESTED_TIMEOUT_MS 2000
 
-struct reader_ctx {
-	struct vm *vm;
-	uint64_t cr3;
-};
-
-static int read_guest(void *ctx, uint64_t va, void *buf, size_t len)
-{
-	struct reader_ctx *r = ctx;
-	return vm_read_virt(r->vm, r->cr3, va, buf, len);
-}
-
 char *boundary_name(const struct guest_image *img, const struct boundary *b,
 		    char *buf, size_t len)
 {
@@ -315,12 +304,12 @@ static int is_entry_point(const struct guest_layout *lay, uint64_t rip)
 /* Does the IRETQ at st return to where the trace stops (its frame's RIP
  * and RSP)? Then the trace ends there: resumed, after this boundary. */
 static int iret_resumes(struct recorder *r, const struct vcpu_state *st,
-			struct reader_ctx *rd)
+			struct vm_reader *rd)
 {
 	uint64_t frame[5];
 
 	if (!r->stop.active ||
-	    read_guest(rd, st->regs.rsp, frame, sizeof(frame)))
+	    vm_reader_read(rd, st->regs.rsp, frame, sizeof(frame)))
 		return 0;
 	if (!((frame[0] == r->stop.rip && frame[3] == r->stop.rsp) ||
 	      (r->stop.any_rsp_rip && frame[0] == r->stop.any_rsp_rip)))
@@ -355,7 +344,7 @@ static enum trace_end record(struct recorder *r, unsigned timeout_ms)
 		}
 	}
 	for (int exits = 0; exits < TRACE_MAX_EXITS; exits++) {
-		struct reader_ctx rd = {r->vm, 0};
+		struct vm_reader rd = {r->vm, 0};
 		struct vm_exit ex;
 		uint64_t succ[2];
 		int nsucc;
@@ -389,7 +378,7 @@ static enum trace_end record(struct recorder *r, unsigned timeout_ms)
 		    !is_entry_point(lay, st.regs.rip) &&
 		    !insn_reaches(&last->insn, &last_st.regs,
 				  last_st.sregs.gs.base, last_st.sregs.fs.base,
-				  read_guest, &rd, st.regs.rip))
+				  vm_reader_read, &rd, st.regs.rip))
 			return error(r, last,
 				     "the CPU went where the decode of the "
 				     "last boundary says it cannot");
@@ -440,7 +429,7 @@ static enum trace_end record(struct recorder *r, unsigned timeout_ms)
 				     "instruction (Capstone 4.0.2 does not "
 				     "know every newer one)");
 		nsucc = insn_successors(&last->insn, &st.regs, st.sregs.gs.base,
-					st.sregs.fs.base, read_guest, &rd,
+					st.sregs.fs.base, vm_reader_read, &rd,
 					succ);
 		if (nsucc < 0)
 			return error(r, last,

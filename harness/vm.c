@@ -174,3 +174,9 @@ int vm_run(struct vm *vm, unsigned timeout_ms, struct vm_exit *exit)
 {
 	return vm->ops->run(vm, timeout_ms, exit);
 }
+
+int vm_reader_read(void *ctx, uint64_t va, void *buf, size_t len)
+{
+	struct vm_reader *r = ctx;
+	return vm_read_virt(r->vm, r->cr3, va, buf, len);
+}

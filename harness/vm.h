@@ -142,6 +142,13 @@ int vm_load_code(struct vm *vm, uint64_t gpa, const void *code, size_t len);
  * at cr3. Returns -1 if any byte is unmapped. */
 int vm_read_virt(struct vm *vm, uint64_t cr3, uint64_t va, void *buf,
 		 size_t len);
+
+/* vm_read_virt as a disasm.h mem_reader: ctx is a struct vm_reader. */
+struct vm_reader {
+	struct vm *vm;
+	uint64_t cr3;
+};
+int vm_reader_read(void *ctx, uint64_t va, void *buf, size_t len);
 /* Guest physical address of va, or -1 when unmapped. */
 int vm_translate(struct vm *vm, uint64_t cr3, uint64_t va, uint64_t *gpa);
 
