@@ -159,6 +159,14 @@ ist_gate_\name:
 	cld
 	pushq $-1			/* orig_ax */
 	PUSH_REGS
+	PARANOID_BODY_IRET \body
+	.size \name, . - \name
+.endm
+
+/* PARANOID_BODY_IRET body: with pt_regs built at RSP (orig_ax above it),
+ * the paranoid GS decision, body(pt_regs), GS back, pt_regs torn down,
+ * IRETQ. The end every paranoid entry shares. */
+.macro PARANOID_BODY_IRET body
 	PARANOID_GS_ENTRY
 	movq %rsp, %rdi
 	call \body
@@ -166,7 +174,6 @@ ist_gate_\name:
 	POP_REGS
 	addq $8, %rsp			/* orig_ax */
 	iretq
-	.size \name, . - \name
 .endm
 
 /* CS_GS_ENTRY body: the ordinary exception entry of the time, SWAPGS

@@ -76,13 +76,7 @@ start_commit_\name:
 commit_\name:
 	/* On M. An interrupted entry's push is not replayed: orig_ax again. */
 	movq $-1, PTREGS_ORIG_AX(%rsp)
-	PARANOID_GS_ENTRY
-	movq %rsp, %rdi
-	call \body
-	PARANOID_GS_EXIT
-	POP_REGS
-	addq $8, %rsp			/* orig_ax */
-	iretq
+	PARANOID_BODY_IRET \body
 	.globl asm_exc_\name\()_end
 asm_exc_\name\()_end:
 	.size asm_exc_\name, . - asm_exc_\name
