@@ -133,6 +133,10 @@ struct qemu_vm {
 	unsigned dr_known;
 	/* What the stub cannot show, followed here (see nmi_before_run). */
 	int nmi_blocked, nmi_pending, mce_pending;
+	/* The interrupt shadow (II) may be set: the guest ran and stopped
+	 * somewhere since a gadget last ran. A register write does not clear
+	 * it, and a restore must not carry it into a state without one. */
+	int shadow_maybe;
 	/* An interrupt went through the local APIC since the boot's snapshot
 	 * was loaded: its IRR and ISR need the snapshot's back. */
 	int apic_used;
@@ -287,6 +291,10 @@ static pid_t spawn(char *const argv[], const char *log)
 		if (null >= 0)
 			dup2(null, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* Out of the terminal's process group: a Ctrl-C is the
+		 * harness's to handle (a sweep stops cleanly), and QEMU must
+		 * live until it has. */
+		setpgid(0, 0);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
@@ -747,6 +755,9 @@ static int run_gadget(struct qemu_vm *vm, uint64_t stop_at)
 	rc = gdb_command(&vm->gdb, "c", reply, sizeof(reply)) < 0 ||
 	     read_all_regs(vm, hex, sizeof(hex)) ||
 	     hex_le(hex, G_RIP, 8) != stop_at;
+	/* The gadget's instruction is none that sets a shadow, and it ended
+	 * any there was. */
+	vm->shadow_maybe = 0;
 	packet[0] = 'z';
 	return ok_reply(vm, packet) || rc ? -1 : 0;
 }
@@ -991,6 +1002,7 @@ static int qemu_checkpoint(struct vm *base, struct vcpu_state *st)
 	ii = strstr(regs, "II=");
 	st->events.interrupt.shadow =
 		ii && ii[3] == '1' ? KVM_X86_SHADOW_INT_MOV_SS : 0;
+	vm->shadow_maybe = st->events.interrupt.shadow != 0;
 	if (parse_debugregs(regs, &st->debugregs))
 		return -1;
 	memcpy(vm->dr, st->debugregs.db, sizeof(st->debugregs.db));
@@ -1067,6 +1079,15 @@ static int qemu_set_state(struct vm *base, const struct vcpu_state *st)
 		vm->nmi_blocked = cp->st.events.nmi.masked;
 	}
 	if (write_debugregs(vm, &st->debugregs) || put_regs(vm, cp->regs))
+		return -1;
+	/* A shadow the last run left would hold off (or, in QEMU, not) the
+	 * trial's first event: ended by one harmless instruction, DR7
+	 * written with what it holds. A shadow the state has cannot be made
+	 * (documented above). Without the gadget (a guest that is no stub,
+	 * such as a benchmark's loop) it stays. */
+	if (vm->shadow_maybe && !cp->st.events.interrupt.shadow &&
+	    vm->mov_dr[7].rip &&
+	    (mov_dr_gadget(vm, 7, vm->dr[7]) || put_regs(vm, cp->regs)))
 		return -1;
 	/* Then whatever the caller changed in its copy of the state. Guest
 	 * memory is the caller's to put back (snapshot_restore does, after
@@ -1385,6 +1406,7 @@ static int qemu_run(struct vm *base, unsigned timeout_ms, struct vm_exit *exit)
 	    nmi_before_run(vm, &iret_first) || gdb_send(&vm->gdb, "c"))
 		goto failed;
 	vm->mce_pending = 0;
+	vm->shadow_maybe = 1;
 	/* Only an #MC sets MCG_STATUS, but the #MC body may clear it in any
 	 * run that starts inside its handler. */
 	if (vm->mcg_status)
