@@ -1,5 +1,3 @@
-#include "crashfile.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -10,6 +8,8 @@
 #include <unistd.h>
 
 #include "../injectors/injector.h"
+#include "atomic_file.h"
+#include "crashfile.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME  0x100000001b3ULL
@@ -123,48 +123,15 @@ int crash_write_file(const char *path, const char *stub,
 		     int db_by_guest_dr, const struct schedule *s,
 		     const struct verdict *v, char *err, size_t errlen)
 {
-	char signature[17], tmp[4200], dir[4096];
-	const char *slash = strrchr(path, '/');
-	int fd, dirfd;
-	FILE *f;
+	struct atomic_file a;
+	char signature[17];
+	FILE *f = atomic_open(&a, path, err, errlen);
 
+	if (!f)
+		return -1;
 	crash_signature(stub, img, s, v, signature);
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1,
-		 slash ? path : ".");
-	snprintf(tmp, sizeof(tmp), "%s/.%s-%s.%ld.tmp", dir, stub, signature,
-		 (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp,
-			 strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
 	write_crash(f, stub, img, seed, db_by_guest_dr, s, v, signature);
-	if (fflush(f) || fsync(fd) || ferror(f)) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp,
-			 strerror(errno));
-		fclose(f);
-		unlink(tmp);
-		return -1;
-	}
-	fclose(f);
-	if (rename(tmp, path)) {
-		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path,
-			 strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	/* The rename itself survives a crash only once the directory is on
-	 * disk too. */
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd >= 0) {
-		fsync(dirfd);
-		close(dirfd);
-	}
-	return 0;
+	return atomic_commit(&a, err, errlen);
 }
 
 int crash_write(const char *dir, const char *stub,

@@ -1,17 +1,5 @@
-/* ist-torture: the command line.
- *
- * Exit codes (README.md, "Reading the report"):
- *   0  every stub swept got exactly the verdicts its header declares
- *   1  some stub did not (an undeclared failure or pass), or could not be
- *      swept because it fails without any injection
- *   2  bad usage or environment: unknown command, option or stub; no usable
- *      back end (no /dev/kvm and no QEMU, or the one asked for is missing);
- *      no stub directory; a stub file that is not a stub, or a
- *      --stub-file that does not build; an event kind the back end cannot
- *      sweep
- *   3  harness error: the back end (KVM or QEMU) failed under the harness
- *      (never the stub's fault)
- */
+/* ist-torture: the command line, parsed; each command is in its own file
+ * (cmd_*.c), the exit codes in cli.h. */
 
 #include <errno.h>
 #include <getopt.h>
@@ -20,43 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalogue.h"
-#include "crashfile.h"
-#include "report.h"
+#include "cli.h"
 #include "stub_build.h"
-#include "sweep.h"
 #include "trial.h"
-#include "trial_trace.h"
 
 #ifndef IST_DEFAULT_GUEST_DIR
 #define IST_DEFAULT_GUEST_DIR "guest"
 #endif
-
-enum {
-	EXIT_AS_DECLARED = 0,
-	EXIT_NOT_AS_DECLARED = 1,
-	EXIT_USAGE = 2,
-	EXIT_HARNESS = 3
-};
-
-enum backend_choice { BACKEND_AUTO, BACKEND_KVM, BACKEND_QEMU };
-
-struct cli {
-	const char *command;
-	const char *stubs;
-	const char *stub_file;
-	const char *guest_dir;
-	const char *kvm_device;
-	const char *crash_dir;
-	char **files; /* replay */
-	int nfiles;
-	int trace; /* replay --trace */
-	int json;  /* replay --json */
-	enum backend_choice backend;
-	int events_given;
-	int db_method_given;
-	struct sweep_options opt;
-};
 
 static void usage(FILE *f)
 {
@@ -74,6 +32,13 @@ static void usage(FILE *f)
 		"windows\n"
 		"           with the same signature, written to "
 		"FILE.min.crash\n"
+		"  merge STATE...  one report from the states of shards "
+		"(sweep\n"
+		"           --resume): --junit, --json, --coverage as sweep's\n"
+		"  coverage MAP...  each stub's entry text, instruction by\n"
+		"           instruction, marked with what was tried at each "
+		"depth\n"
+		"           and its window, then a summary (docs/ci.md)\n"
 		"\n"
 		"options:\n"
 		"  --stub NAME[,NAME...]|all  stubs to sweep (default: all)\n"
@@ -115,15 +80,38 @@ static void usage(FILE *f)
 		"  --crash-dir DIR    sweep: a crash file per distinct "
 		"failure\n"
 		"                     (default: crashes); 'none': no files\n"
+		"  --junit FILE       sweep, merge: JUnit XML for CI\n"
+		"  --json FILE        sweep, merge: JSON report (docs/ci.md); "
+		"coverage:\n"
+		"                     the map as JSON (replay --json: JSON "
+		"output)\n"
+		"  --coverage MAP     sweep, replay, merge: write the coverage "
+		"map\n"
+		"  --merge            sweep, replay: add to the MAP instead\n"
+		"  --merge OUT        coverage: write the maps merged into "
+		"OUT\n"
+		"  --lcov FILE        coverage: lcov tracefile over the stubs' "
+		"sources\n"
+		"  --html DIR         coverage: HTML report (genhtml)\n"
+		"  --shard K/N        sweep: the K-th of N disjoint parts of "
+		"the schedules\n"
+		"  --time-budget S    sweep: stop cleanly after S seconds\n"
+		"  --resume STATE     sweep: go on from STATE if it exists, "
+		"and "
+		"keep\n"
+		"                     the state there (SIGINT/SIGTERM stop "
+		"cleanly)\n"
 		"  -h, --help         this text\n"
 		"\n"
 		"exit codes: 0 every stub got the verdicts it declares "
 		"(replay: "
 		"every\n"
-		"            file reproduced); 1 some did not; 2 bad usage, a "
-		"bad stub\n"
-		"            or crash file, or no usable back end; 3 harness "
-		"error\n",
+		"            file reproduced); 1 unexpected failures; 2 bad "
+		"usage or\n"
+		"            input, or no usable back end; 3 harness error; "
+		"4 a buggy\n"
+		"            stub no longer fails where it declares a "
+		"failure\n",
 		SCHEDULE_MAX_DEPTH, injector_names(), TRIAL_TIMEOUT_MS,
 		IST_DEFAULT_GUEST_DIR);
 }
@@ -207,9 +195,55 @@ static int parse_events(const char *spec, unsigned *levels)
 	return n;
 }
 
+static int is_replay(const char *command)
+{
+	return !strcmp(command, "replay") || !strcmp(command, "minimize");
+}
+
+/* What a command's arguments are, or NULL when it takes none. */
+static const char *takes_files(const char *command)
+{
+	return is_replay(command) ? "crash files (ist-torture replay FILE...)"
+	       : !strcmp(command, "merge")
+		       ? "sweep states (ist-torture merge STATE...)"
+	       : !strcmp(command, "coverage")
+		       ? "coverage maps (ist-torture coverage MAP...)"
+		       : NULL;
+}
+
+/* An option given to a command it means nothing to: said, not ignored. */
+static int misplaced_option(const struct cli *cli)
+{
+	const char *c = cli->command;
+	int sweep = !strcmp(c, "sweep"), merge = !strcmp(c, "merge");
+	const char *bad = NULL;
+
+	if (cli->junit && !sweep && !merge)
+		bad = "--junit";
+	else if (cli->coverage && !sweep && !merge && !is_replay(c))
+		bad = "--coverage";
+	else if (cli->json_out && !sweep && !merge && strcmp(c, "coverage"))
+		bad = "--json FILE";
+	else if ((cli->shard || cli->resume || cli->time_budget) && !sweep)
+		bad = cli->shard    ? "--shard"
+		      : cli->resume ? "--resume"
+				    : "--time-budget";
+	else if ((cli->lcov || cli->html || cli->merge_out) &&
+		 strcmp(c, "coverage"))
+		bad = cli->lcov ? "--lcov" : cli->html ? "--html" : "--merge";
+	else if (cli->merge && !cli->coverage)
+		bad = "--merge without --coverage";
+	if (bad)
+		fprintf(stderr,
+			"ist-torture: %s means nothing to %s (see ist-torture "
+			"--help)\n",
+			bad, c);
+	return bad != NULL;
+}
+
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
-	static const struct option longopts[] = {
+	struct option longopts[] = {
 		{"stub", required_argument, NULL, 's'},
 		{"stub-file", required_argument, NULL, 'f'},
 		{"events", required_argument, NULL, 'e'},
@@ -224,7 +258,15 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{"backend", required_argument, NULL, 'b'},
 		{"crash-dir", required_argument, NULL, 'C'},
 		{"trace", no_argument, NULL, 'T'},
-		{"json", no_argument, NULL, 'J'},
+		{"json", required_argument, NULL, 'J'},
+		{"junit", required_argument, NULL, 'U'},
+		{"coverage", required_argument, NULL, 'c'},
+		{"merge", no_argument, NULL, 'M'},
+		{"lcov", required_argument, NULL, 'L'},
+		{"html", required_argument, NULL, 'H'},
+		{"shard", required_argument, NULL, 'P'},
+		{"time-budget", required_argument, NULL, 'B'},
+		{"resume", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -255,12 +297,27 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	cli->command = argv[1];
 	if (strcmp(cli->command, "list") && strcmp(cli->command, "sweep") &&
 	    strcmp(cli->command, "replay") &&
-	    strcmp(cli->command, "minimize")) {
+	    strcmp(cli->command, "minimize") && strcmp(cli->command, "merge") &&
+	    strcmp(cli->command, "coverage")) {
 		fprintf(stderr,
 			"ist-torture: unknown command '%s'; commands: list, "
-			"sweep, replay, minimize (see ist-torture --help)\n",
+			"sweep, replay, minimize, merge, coverage (see "
+			"ist-torture --help)\n",
 			cli->command);
 		return -1;
+	}
+	/* replay --json is a format (to stdout); elsewhere it names a file.
+	 * coverage --merge names the merged map's file; sweep --merge adds
+	 * to the --coverage file. */
+	for (struct option *o = longopts; o->name; o++) {
+		if (!strcmp(o->name, "json"))
+			o->has_arg = is_replay(cli->command)
+					     ? no_argument
+					     : required_argument;
+		if (!strcmp(o->name, "merge"))
+			o->has_arg = !strcmp(cli->command, "coverage")
+					     ? required_argument
+					     : no_argument;
 	}
 	optind = 2;
 	opterr = 0; /* one line per error: ours */
@@ -279,8 +336,50 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			cli->trace = 1;
 			break;
 		case 'J':
-			cli->json = 1;
+			if (optarg)
+				cli->json_out = optarg;
+			else
+				cli->json = 1;
 			break;
+		case 'U':
+			cli->junit = optarg;
+			break;
+		case 'c':
+			cli->coverage = optarg;
+			break;
+		case 'M':
+			if (optarg)
+				cli->merge_out = optarg;
+			else
+				cli->merge = 1;
+			break;
+		case 'L':
+			cli->lcov = optarg;
+			break;
+		case 'H':
+			cli->html = optarg;
+			break;
+		case 'P':
+			cli->shard = optarg;
+			break;
+		case 'R':
+			cli->resume = optarg;
+			break;
+		case 'B': {
+			char *end;
+
+			cli->time_budget = strtod(optarg, &end);
+			if (end == optarg || *end || !(cli->time_budget > 0) ||
+			    cli->time_budget > 1e9) {
+				fprintf(stderr,
+					"ist-torture: --time-budget wants "
+					"seconds, more than 0 (e.g. 3000 or "
+					"2.5), not '%s'\n",
+					optarg);
+				return -1;
+			}
+			break;
+		}
 		case 'e':
 			nlevels = parse_events(optarg, cli->opt.events);
 			if (nlevels < 0)
@@ -383,15 +482,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		cli->opt.depth = nlevels;
 	for (int d = nlevels; d < SCHEDULE_MAX_DEPTH; d++)
 		cli->opt.events[d] = cli->opt.events[nlevels - 1];
-	if (!strcmp(cli->command, "replay") ||
-	    !strcmp(cli->command, "minimize")) {
+	if (takes_files(cli->command)) {
 		cli->files = argv + optind;
 		cli->nfiles = argc - optind;
 		if (!cli->nfiles) {
-			fprintf(stderr,
-				"ist-torture: %s wants crash files "
-				"(ist-torture %s FILE...)\n",
-				cli->command, cli->command);
+			fprintf(stderr, "ist-torture: %s wants %s\n",
+				cli->command, takes_files(cli->command));
 			return -1;
 		}
 	} else if (optind < argc) {
@@ -401,6 +497,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			argv[optind]);
 		return -1;
 	}
+	if (misplaced_option(cli))
+		return -1;
 	if (strcmp(cli->crash_dir, "none") == 0)
 		cli->crash_dir = NULL;
 	if (cli->stub_file && strcmp(cli->stubs, "all")) {
@@ -433,8 +531,7 @@ static int cmd_list(const struct catalogue *cat)
 }
 
 /* Marks the stubs named in --stub; -1 if one is unknown. */
-static int select_stubs(const struct catalogue *cat, const char *list,
-			char *selected)
+int select_stubs(const struct catalogue *cat, const char *list, char *selected)
 {
 	char *copy, *save = NULL, known[2048];
 	int rc = 0;
@@ -471,7 +568,7 @@ static int select_stubs(const struct catalogue *cat, const char *list,
 
 /* KVM, or QEMU: by --backend, or KVM when its device opens and QEMU when
  * it does not (saying so on stderr). One line on stderr when neither. */
-static int open_backend(const struct cli *cli, struct vm **vm)
+int open_backend(const struct cli *cli, struct vm **vm)
 {
 	char err[400], qerr[400];
 	enum vm_open_error rc;
@@ -507,8 +604,8 @@ static int open_backend(const struct cli *cli, struct vm **vm)
 /* What the back end cannot sweep: asked for explicitly, it is bad usage;
  * left to the defaults, it is left out and the header shows what is
  * swept. */
-static int fit_to_backend(struct vm *vm, const struct cli *cli,
-			  struct sweep_options *opt)
+int fit_to_backend(struct vm *vm, const struct cli *cli,
+		   struct sweep_options *opt)
 {
 	unsigned can = vm_features(vm);
 	unsigned db = 1u << EVENT_DB;
@@ -542,418 +639,6 @@ static int fit_to_backend(struct vm *vm, const struct cli *cli,
 	return 0;
 }
 
-static int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
-{
-	char *selected = calloc(cat->n, 1);
-	int status = EXIT_AS_DECLARED, bad_input = 0;
-	struct sweep_options opt;
-	struct vm *vm;
-
-	if (select_stubs(cat, cli->stubs, selected)) {
-		free(selected);
-		return EXIT_USAGE;
-	}
-	if (open_backend(cli, &vm) || fit_to_backend(vm, cli, &opt)) {
-		vm_close(vm);
-		free(selected);
-		return EXIT_USAGE;
-	}
-	opt.crash_dir = cli->crash_dir;
-	report_header(stdout, vm_backend(vm), &opt);
-	for (size_t i = 0; i < cat->n; i++) {
-		struct stub_sweep s;
-		char path[4096];
-		int harness_error;
-
-		if (!selected[i])
-			continue;
-		catalogue_path(cat, i, path, sizeof(path));
-		if (sweep_stub(vm, cat->names[i], path, &opt, &s,
-			       &harness_error) &&
-		    !harness_error) {
-			/* Not loadable is bad input; loadable but failing
-			 * without injection is the stub's failure. */
-			if (!s.loaded && !s.golden_failed)
-				bad_input = 1;
-			else if (status == EXIT_AS_DECLARED)
-				status = EXIT_NOT_AS_DECLARED;
-		}
-		report_stub(stdout, &s);
-		fflush(stdout);
-		if (harness_error)
-			status = EXIT_HARNESS;
-		else if (s.not_as_declared && status == EXIT_AS_DECLARED)
-			status = EXIT_NOT_AS_DECLARED;
-		stub_sweep_free(&s);
-	}
-	if (bad_input && status != EXIT_HARNESS)
-		status = EXIT_USAGE;
-	printf("result: %s\n",
-	       status == EXIT_AS_DECLARED
-		       ? "every stub got the verdicts it declares"
-	       : status == EXIT_HARNESS
-		       ? "HARNESS ERROR (not the stubs' fault; see above)"
-	       : status == EXIT_USAGE
-		       ? "a stub file could not be read as a stub (see above)"
-		       : "some stub did NOT get the verdicts it declares");
-	vm_close(vm);
-	free(selected);
-	return status;
-}
-
-/* replay --trace: the run again from where the last event lands, traced
- * boundary by boundary. */
-/* --json: the trace goes into a buffer, to sit inside the file's object. */
-struct trace_out {
-	int json;
-	char *buf;
-	size_t len;
-};
-
-static void print_trace(void *ctx, struct vm *vm, const struct stub_sweep *s,
-			const struct boundary *at, const struct injection *inj)
-{
-	struct trace_out *to = ctx;
-	struct trace t;
-	char err[400];
-
-	if (trace_to_end(vm, &s->img, &s->lay, at, inj, &t, err, sizeof(err))) {
-		if (!to->json)
-			printf("  (no trace: %s)\n", err);
-		return;
-	}
-	if (to->json) {
-		FILE *m = open_memstream(&to->buf, &to->len);
-
-		if (m) {
-			trial_trace_json(m, &s->img, &s->lay, &t);
-			fclose(m);
-		}
-		trace_free(&t);
-		return;
-	}
-	{
-		char where[160];
-
-		printf("  trace: the %s raised at %s, to the end of the run "
-		       "(each line: boundary, instruction, what it changed)\n",
-		       injector_for(inj->kind)->name,
-		       image_format_addr(&s->img, at->addr, where,
-					 sizeof(where)));
-	}
-	trial_trace_print(stdout, &s->img, &s->lay, &t);
-	trace_free(&t);
-}
-
-/* What a replay found, in words: reproduced, gone, or different. */
-static void replay_text(const struct cli *cli, const char *file,
-			const struct crash *c, const struct verdict *v)
-{
-	if (cli->trace && v->ndiffs) {
-		printf("  divergence, field by field:\n  %-28s %-20s %s\n",
-		       "field", "expected", "observed");
-		for (int k = 0; k < v->ndiffs; k++)
-			printf("  %-28s 0x%016llx   0x%016llx\n",
-			       v->diffs[k].field,
-			       (unsigned long long)v->diffs[k].expected,
-			       (unsigned long long)v->diffs[k].observed);
-	}
-	if (v->kind == c->verdict)
-		printf("%s: reproduced: %s (%s)\n", file,
-		       verdict_name(c->verdict), v->summary);
-	else if (v->kind == VERDICT_PASS)
-		printf("%s: no longer reproduces: it passes now (recorded "
-		       "%s); the bug looks fixed\n",
-		       file, verdict_name(c->verdict));
-	else
-		printf("%s: reproduces differently: recorded %s, now %s "
-		       "(%s)\n",
-		       file, verdict_name(c->verdict), verdict_name(v->kind),
-		       v->summary);
-}
-
-/* The same as one JSON object on one line (docs/crash-format.md). */
-static void replay_json(const char *file, const struct crash *c,
-			const struct verdict *v, const char *trace)
-{
-	printf("{\"file\":");
-	json_string(stdout, file);
-	printf(",\"stub\":");
-	json_string(stdout, c->stub);
-	printf(",\"recorded\":\"%s\",\"now\":\"%s\",\"result\":\"%s\","
-	       "\"summary\":",
-	       verdict_name(c->verdict), verdict_name(v->kind),
-	       v->kind == c->verdict	 ? "reproduced"
-	       : v->kind == VERDICT_PASS ? "fixed"
-					 : "different");
-	json_string(stdout, v->summary);
-	printf(",\"diffs\":[");
-	for (int k = 0; k < v->ndiffs; k++) {
-		printf("%s{\"field\":", k ? "," : "");
-		json_string(stdout, v->diffs[k].field);
-		printf(",\"expected\":\"0x%llx\",\"observed\":\"0x%llx\"}",
-		       (unsigned long long)v->diffs[k].expected,
-		       (unsigned long long)v->diffs[k].observed);
-	}
-	printf("],\"trace\":%s}\n", trace ? trace : "null");
-}
-
-/* A crash file, read and resolved against its stub: the schedule and the
- * stub's path. EXIT_AS_DECLARED, or EXIT_USAGE (said) for a file it
- * cannot use. */
-static int load_crash(const struct cli *cli, const struct catalogue *cat,
-		      struct vm *vm, const char *file, struct crash *c,
-		      struct schedule *sched, char *path, size_t pathlen)
-{
-	struct guest_image img;
-	char err[700];
-	size_t i;
-
-	if (crash_parse(file, c, err, sizeof(err))) {
-		fprintf(stderr, "ist-torture: %s\n", err);
-		return EXIT_USAGE;
-	}
-	for (i = 0; i < cat->n && strcmp(cat->names[i], c->stub); i++)
-		;
-	if (i == cat->n) {
-		fprintf(stderr,
-			"ist-torture: %s: no stub '%s' in %s (see "
-			"ist-torture list)\n",
-			file, c->stub, cli->guest_dir);
-		return EXIT_USAGE;
-	}
-	catalogue_path(cat, i, path, pathlen);
-	if (image_load(path, &img, err, sizeof(err))) {
-		fprintf(stderr, "ist-torture: %s\n", err);
-		return EXIT_USAGE;
-	}
-	if (crash_image_hash(&img) != c->image_hash)
-		fprintf(stderr,
-			"ist-torture: warning: %s: stub %s changed since the "
-			"file was written (image fnv1a64:%016llx, now "
-			"%016llx); replaying it anyway\n",
-			file, c->stub, (unsigned long long)c->image_hash,
-			(unsigned long long)crash_image_hash(&img));
-	if (crash_resolve(c, &img, sched, err, sizeof(err))) {
-		fprintf(stderr, "ist-torture: %s\n", err);
-		image_free(&img);
-		return EXIT_USAGE;
-	}
-	image_free(&img);
-	if (c->db_by_guest_dr == 0 && !(vm_features(vm) & VM_CAN_DB_PAYLOAD)) {
-		for (int k = 0; k < sched->depth; k++)
-			if (sched->step[k].inj.kind == EVENT_DB) {
-				fprintf(stderr,
-					"ist-torture: %s: its #DB was raised "
-					"by payload, which %s cannot do: "
-					"replay it on KVM\n",
-					file, vm_backend(vm));
-				return EXIT_USAGE;
-			}
-	}
-	return EXIT_AS_DECLARED;
-}
-
-static int replay_one(const struct cli *cli, const struct catalogue *cat,
-		      struct vm *vm, const char *file)
-{
-	struct sweep_options opt = cli->opt;
-	struct trace_out to = {cli->json, NULL, 0};
-	struct schedule sched;
-	struct stub_sweep s;
-	struct crash c;
-	char path[4096];
-	int harness_error, status = EXIT_AS_DECLARED;
-
-	if (load_crash(cli, cat, vm, file, &c, &sched, path, sizeof(path)))
-		return EXIT_USAGE;
-	opt.seed = c.seed;
-	opt.depth = sched.depth;
-	opt.db_method = c.db_by_guest_dr ? DB_BY_GUEST_DR : DB_BY_PAYLOAD;
-	opt.only = &sched;
-	opt.only_done = cli->trace || cli->json ? print_trace : NULL;
-	opt.only_ctx = &to;
-	opt.crash_dir = NULL;
-	opt.at = NULL;
-	opt.exec = 0;
-	if (sweep_stub(vm, c.stub, path, &opt, &s, &harness_error) ||
-	    !s.only_tried || s.only_verdict.kind == VERDICT_HARNESS_ERROR) {
-		const char *why = s.only_tried ? s.only_verdict.summary
-				  : s.error[0] ? s.error
-					       : "the schedule's boundaries "
-						 "were not reached";
-		if (cli->json) {
-			printf("{\"file\":");
-			json_string(stdout, file);
-			printf(",\"result\":\"harness-error\",\"why\":");
-			json_string(stdout, why);
-			printf("}\n");
-		} else {
-			printf("%s: HARNESS ERROR: %s\n", file, why);
-		}
-		free(to.buf);
-		stub_sweep_free(&s);
-		return EXIT_HARNESS;
-	}
-	if (s.only_verdict.kind != c.verdict)
-		status = EXIT_NOT_AS_DECLARED;
-	if (cli->json)
-		replay_json(file, &c, &s.only_verdict, to.buf);
-	else
-		replay_text(cli, file, &c, &s.only_verdict);
-	free(to.buf);
-	stub_sweep_free(&s);
-	return status;
-}
-
-/* Is a smaller than b: fewer injections, then, level by level, an earlier
- * execution, then a lower address? */
-static int schedule_smaller(const struct schedule *a, const struct schedule *b)
-{
-	if (a->depth != b->depth)
-		return a->depth < b->depth;
-	for (int k = 0; k < a->depth; k++) {
-		if (a->step[k].exec != b->step[k].exec)
-			return a->step[k].exec < b->step[k].exec;
-		if (a->step[k].addr != b->step[k].addr)
-			return a->step[k].addr < b->step[k].addr;
-	}
-	return 0;
-}
-
-/* The smallest schedule with the file's signature among those whose
- * injections fall, level by level, in the same windows (the symbols its
- * boundaries are named after), prefixes included. Written beside the
- * file as NAME.min.crash. */
-static int minimize_one(const struct cli *cli, const struct catalogue *cat,
-			struct vm *vm, const char *file)
-{
-	struct sweep_options opt = cli->opt;
-	const struct sweep_record *best = NULL;
-	struct schedule sched;
-	struct stub_sweep s;
-	struct crash c;
-	char path[4096], at[1024] = "", out[4200], err[400], want[17], sig[17];
-	char before[600], after[600];
-	int harness_error;
-	size_t len;
-
-	if (load_crash(cli, cat, vm, file, &c, &sched, path, sizeof(path)))
-		return EXIT_USAGE;
-	opt.seed = c.seed;
-	opt.depth = sched.depth;
-	opt.db_method = c.db_by_guest_dr ? DB_BY_GUEST_DR : DB_BY_PAYLOAD;
-	opt.crash_dir = NULL;
-	opt.exec = 0;
-	opt.max_records = 1000000;
-	{
-		struct guest_image img;
-
-		if (image_load(path, &img, err, sizeof(err))) {
-			fprintf(stderr, "ist-torture: %s\n", err);
-			return EXIT_USAGE;
-		}
-		for (int k = 0; k < sched.depth; k++) {
-			const struct guest_symbol *sym =
-				image_symbol_at(&img, sched.step[k].addr);
-
-			snprintf(at + strlen(at), sizeof(at) - strlen(at),
-				 "%s%s", k ? " > " : "", sym ? sym->name : "?");
-			opt.events[k] = 1u << sched.step[k].inj.kind;
-		}
-		image_free(&img);
-	}
-	opt.at = at;
-	/* The file's own schedule first: the signature to keep. */
-	{
-		struct sweep_options one = opt;
-
-		one.only = &sched;
-		one.at = NULL;
-		if (sweep_stub(vm, c.stub, path, &one, &s, &harness_error) ||
-		    !s.only_tried) {
-			printf("%s: HARNESS ERROR: %s\n", file, s.error);
-			stub_sweep_free(&s);
-			return EXIT_HARNESS;
-		}
-		for (size_t i = 0; i < s.nrecords && !best; i++)
-			if (s.records[i].sched.depth == sched.depth)
-				best = &s.records[i];
-		if (!best || s.only_verdict.kind == VERDICT_PASS) {
-			printf("%s: nothing to minimize: it does not fail now "
-			       "(the bug looks fixed)\n",
-			       file);
-			stub_sweep_free(&s);
-			return EXIT_NOT_AS_DECLARED;
-		}
-		crash_signature(c.stub, &s.img, &best->sched, &best->verdict,
-				want);
-		schedule_format(&s.img, &best->sched, before, sizeof(before));
-		stub_sweep_free(&s);
-		best = NULL;
-	}
-	if (sweep_stub(vm, c.stub, path, &opt, &s, &harness_error)) {
-		printf("%s: HARNESS ERROR: %s\n", file, s.error);
-		stub_sweep_free(&s);
-		return EXIT_HARNESS;
-	}
-	for (size_t i = 0; i < s.nrecords; i++) {
-		const struct sweep_record *r = &s.records[i];
-
-		if (r->assumption || r->verdict.kind == VERDICT_HARNESS_ERROR)
-			continue;
-		crash_signature(c.stub, &s.img, &r->sched, &r->verdict, sig);
-		if (!strcmp(sig, want) &&
-		    (!best || schedule_smaller(&r->sched, &best->sched)))
-			best = r;
-	}
-	if (!best) {
-		printf("%s: HARNESS ERROR: the failure did not come back among "
-		       "its windows' schedules\n",
-		       file);
-		stub_sweep_free(&s);
-		return EXIT_HARNESS;
-	}
-	len = strlen(file);
-	snprintf(out, sizeof(out), "%.*s.min.crash",
-		 (int)(len > 6 && !strcmp(file + len - 6, ".crash") ? len - 6
-								    : len),
-		 file);
-	if (crash_write_file(out, c.stub, &s.img, c.seed, c.db_by_guest_dr,
-			     &best->sched, &best->verdict, err, sizeof(err))) {
-		fprintf(stderr, "ist-torture: %s\n", err);
-		stub_sweep_free(&s);
-		return EXIT_USAGE;
-	}
-	schedule_format(&s.img, &best->sched, after, sizeof(after));
-	printf("%s: minimized to %s\n  was: %s\n  now: %s  (%s, signature "
-	       "%s kept)\n",
-	       file, out, before, after, verdict_name(best->verdict.kind),
-	       want);
-	stub_sweep_free(&s);
-	return EXIT_AS_DECLARED;
-}
-
-static int cmd_replay(const struct cli *cli, const struct catalogue *cat)
-{
-	int status = EXIT_AS_DECLARED;
-	struct vm *vm;
-
-	if (open_backend(cli, &vm))
-		return EXIT_USAGE;
-	for (int i = 0; i < cli->nfiles; i++) {
-		int rc = !strcmp(cli->command, "minimize")
-				 ? minimize_one(cli, cat, vm, cli->files[i])
-				 : replay_one(cli, cat, vm, cli->files[i]);
-
-		if (rc > status)
-			status = rc;
-		fflush(stdout);
-	}
-	vm_close(vm);
-	return status;
-}
-
 int main(int argc, char **argv)
 {
 	struct stub_build own = {0};
@@ -964,6 +649,8 @@ int main(int argc, char **argv)
 
 	if (parse_cli(argc, argv, &cli))
 		return EXIT_USAGE;
+	if (!strcmp(cli.command, "merge"))
+		return cmd_merge(&cli); /* states only: no stubs needed */
 	/* A user's stub is built into a directory of its own, which then is
 	 * the catalogue. */
 	if (cli.stub_file) {
@@ -980,9 +667,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cli.command, "list"))
 		status = cmd_list(&cat);
-	else if (!strcmp(cli.command, "replay") ||
-		 !strcmp(cli.command, "minimize"))
+	else if (is_replay(cli.command))
 		status = cmd_replay(&cli, &cat);
+	else if (!strcmp(cli.command, "coverage"))
+		status = cmd_coverage(&cli, &cat);
 	else
 		status = cmd_sweep(&cli, &cat);
 	catalogue_free(&cat);

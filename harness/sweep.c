@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sweep.h"
 
@@ -42,21 +43,25 @@ const char *declaration_name(uint64_t declared)
 		       : "?";
 }
 
+void depth_counts_add(struct depth_counts *a, const struct depth_counts *b)
+{
+	a->schedules += b->schedules;
+	a->passed += b->passed;
+	a->failed += b->failed;
+	a->arch_shutdown += b->arch_shutdown;
+	a->outside += b->outside;
+	a->impossible += b->impossible;
+	a->held_out += b->held_out;
+	a->unraisable += b->unraisable;
+	a->harness_errors += b->harness_errors;
+}
+
 struct depth_counts sweep_totals(const struct stub_sweep *s)
 {
 	struct depth_counts t = {0};
 
-	for (int d = 0; d < SCHEDULE_MAX_DEPTH; d++) {
-		t.schedules += s->counts[d].schedules;
-		t.passed += s->counts[d].passed;
-		t.failed += s->counts[d].failed;
-		t.arch_shutdown += s->counts[d].arch_shutdown;
-		t.outside += s->counts[d].outside;
-		t.impossible += s->counts[d].impossible;
-		t.held_out += s->counts[d].held_out;
-		t.unraisable += s->counts[d].unraisable;
-		t.harness_errors += s->counts[d].harness_errors;
-	}
+	for (int d = 0; d < SCHEDULE_MAX_DEPTH; d++)
+		depth_counts_add(&t, &s->counts[d]);
 	return t;
 }
 
@@ -75,6 +80,7 @@ struct path {
 	 * before its commit (what deliveries[].frame points to then). */
 	uint64_t frame_on_main[SCHEDULE_MAX_DEPTH];
 	struct vcpu_state parked[SCHEDULE_MAX_DEPTH];
+	const char *window; /* where the last step's event is raised */
 };
 
 /* ist-designs.md B.1: a frame on the atomic IST entry's main stack is a
@@ -88,6 +94,13 @@ struct sweeper {
 	struct oracle_context ctx;
 	struct observation obs;
 	int harness_error;
+	char cov_error[300];
+	struct cov_stub *cov; /* the stub's coverage, or NULL */
+	/* The ordinal, level by level, of the schedule being tried; while
+	 * `following`, the resume position is still ahead. */
+	unsigned pos[SCHEDULE_MAX_DEPTH];
+	int following;
+	size_t top_done, top_total, since_progress;
 };
 
 /* Does the narrowing of level `level` (the level-th ">"-separated part of
@@ -220,6 +233,8 @@ static void keep_record(struct stub_sweep *s, const struct path *p,
 	r->as_declared = as_declared;
 	r->assumption = assumption;
 	r->reentry = p->reentry;
+	snprintf(r->window, sizeof(r->window), "%s",
+		 p->window ? p->window : "");
 }
 
 /* A failure inside the stub's assumptions, as a crash file named by its
@@ -272,8 +287,25 @@ static void classify(struct sweeper *w, const struct path *p, struct verdict *v,
 			c->failed++;
 		}
 	}
-	if (!as_declared)
+	if (!as_declared) {
 		s->not_as_declared++;
+		s->no_longer_failing += v->kind == VERDICT_PASS;
+	}
+	if (w->cov && tried) {
+		const struct schedule_step *last =
+			&p->sched.step[p->sched.depth - 1];
+		enum cov_outcome o =
+			v->kind == VERDICT_PASS		   ? COV_PASS
+			: v->kind == VERDICT_ARCH_SHUTDOWN ? COV_SHUTDOWN
+			: v->kind == VERDICT_HARNESS_ERROR ? COV_HARNESS
+			: a				   ? COV_OUTSIDE
+							   : COV_DECLARED;
+
+		if (!as_declared && v->kind != VERDICT_HARNESS_ERROR)
+			o = COV_UNDECLARED;
+		cov_trial(w->cov, last->addr, p->window, last->inj.kind,
+			  p->sched.depth, o, v->kind);
+	}
 	if (w->opt->crash_dir && tried && !a && v->kind != VERDICT_PASS &&
 	    v->kind != VERDICT_ARCH_SHUTDOWN &&
 	    v->kind != VERDICT_HARNESS_ERROR)
@@ -292,8 +324,8 @@ static void harness_failure(struct verdict *v, const char *why)
 	snprintf(v->summary, sizeof(v->summary), "%s", why);
 }
 
-static void sweep_trace(struct sweeper *w, const struct trace *t, int level,
-			struct path *p);
+static void sweep_trace(struct sweeper *w, const struct trace *t,
+			const char *resumed_in, int level, struct path *p);
 
 /* Adds a delivery to the path: which handlers it finds running, whether it
  * re-enters an IST stack one of them still uses, and the interrupted
@@ -405,12 +437,34 @@ static uint64_t parked_at(const struct stub_sweep *s, const struct trace *t,
 	return label;
 }
 
+/* The schedule at w->pos[0..level] is done: where a resume starts. */
+static void note_done(struct sweeper *w, int level)
+{
+	memcpy(w->s->position, w->pos, sizeof(w->s->position));
+	w->s->position_len = level + 1;
+}
+
+/* An enumerated schedule that is not run: counted, and in the coverage. */
+static void skip_schedule(struct sweeper *w, const struct path *p,
+			  size_t *count)
+{
+	const struct schedule_step *st = &p->sched.step[p->sched.depth - 1];
+
+	(*count)++;
+	note_done(w, p->sched.depth - 1);
+	if (w->cov)
+		cov_trial(w->cov, st->addr, p->window, st->inj.kind,
+			  p->sched.depth, COV_UNTRIED, VERDICT_PASS);
+}
+
 /* One schedule: the path so far plus (event at t->b[i]). A #DB is an
  * instruction breakpoint there, or with `watch` a data breakpoint on the
- * operand of the MOV SS whose held trap lands there. */
-static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
+ * operand of the MOV SS whose held trap lands there. `done`: an earlier
+ * run tried it (resume); only its deeper schedules are left. */
+static void try_schedule(struct sweeper *w, const struct trace *t,
+			 const char (*windows)[WINDOW_LABEL_MAX], size_t i,
 			 int level, struct path *p, enum event_kind kind,
-			 const struct ss_watch *watch)
+			 const struct ss_watch *watch, int done)
 {
 	const struct injector *injector = injector_for(kind);
 	struct schedule_step *st = &p->sched.step[level];
@@ -445,16 +499,17 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	st->exec = t->b[i].exec;
 	snprintf(st->insn, sizeof(st->insn), "%s", t->b[i].insn.text);
 	p->sched.depth = level + 1;
+	p->window = windows[i];
 
 	j = delivery_index(t, i, &st->inj, &outcome);
 	/* What the model says where the event is raised (held or not). */
 	st->outcome = model_decide(&t->b[i].snap.state, &st->inj, &why_not);
-	if (outcome == MODEL_IMPOSSIBLE) {
-		s->counts[level].impossible++;
-		return;
-	}
-	if (j < 0) {
-		s->counts[level].held_out++;
+	if (outcome == MODEL_IMPOSSIBLE || j < 0) {
+		if (!done)
+			skip_schedule(w, p,
+				      j < 0 && outcome != MODEL_IMPOSSIBLE
+					      ? &s->counts[level].held_out
+					      : &s->counts[level].impossible);
 		return;
 	}
 	/* The guest's own execute breakpoint on the #DB gate's first
@@ -463,7 +518,8 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	 * there (the payload can). */
 	if (kind == EVENT_DB && st->inj.db_method == DB_BY_GUEST_DR &&
 	    !st->inj.db_arm_watch && t->b[j].addr == s->lay.gate_db) {
-		s->counts[level].unraisable++;
+		if (!done)
+			skip_schedule(w, p, &s->counts[level].unraisable);
 		return;
 	}
 	at = &t->b[j];
@@ -483,12 +539,18 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 	c.ndeliveries = child.nd;
 	c.expect_shutdown = outcome == MODEL_SHUTDOWN;
 
-	if (trial_run(w->vm, &s->img, &s->lay, at, &st->inj, w->opt->timeout_ms,
-		      &w->obs, why, sizeof(why)))
+	memset(&v, 0, sizeof(v));
+	if (done)
+		v.kind = VERDICT_PASS; /* judged by the earlier run */
+	else if (trial_run(w->vm, &s->img, &s->lay, at, &st->inj,
+			   w->opt->timeout_ms, &w->obs, why, sizeof(why)))
 		harness_failure(&v, why);
 	else
 		oracle_judge(&w->ctx, &c, &v);
-	classify(w, &child, &v, 1);
+	if (!done) {
+		classify(w, &child, &v, 1);
+		note_done(w, level);
+	}
 	if (w->opt->only && level + 1 == w->opt->only->depth) {
 		s->only_tried = 1;
 		s->only_verdict = v;
@@ -508,14 +570,15 @@ static void try_schedule(struct sweeper *w, const struct trace *t, size_t i,
 			classify(w, &child, &v, 0);
 			return;
 		}
-		sweep_trace(w, &sub, level + 1, &child);
+		sweep_trace(w, &sub, windows[j], level + 1, &child);
 		trace_free(&sub);
 	}
 }
 
 /* Replay: the one step of the schedule at this level, if t->b[i] is its
  * boundary. */
-static void replay_step(struct sweeper *w, const struct trace *t, size_t i,
+static void replay_step(struct sweeper *w, const struct trace *t,
+			const char (*windows)[WINDOW_LABEL_MAX], size_t i,
 			int level, struct path *p,
 			const struct schedule_step *only)
 {
@@ -528,23 +591,92 @@ static void replay_step(struct sweeper *w, const struct trace *t, size_t i,
 	if (data &&
 	    (!b->ss_watch.from || b->ss_watch.from != only->inj.db_watch_from))
 		return;
-	try_schedule(w, t, i, level, p, only->inj.kind,
-		     data ? &b->ss_watch : NULL);
+	try_schedule(w, t, windows, i, level, p, only->inj.kind,
+		     data ? &b->ss_watch : NULL, 0);
 }
 
-static void sweep_trace(struct sweeper *w, const struct trace *t, int level,
-			struct path *p)
+static double monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Time to stop? Checked before each schedule. A time budget lets each run
+ * try one schedule at least, so that resuming always gets further. */
+static int must_stop(struct sweeper *w)
+{
+	if (!w->s->stopped && ((w->opt->stop && *w->opt->stop) ||
+			       (w->opt->deadline && w->s->position_len &&
+				monotonic_seconds() >= w->opt->deadline)))
+		w->s->stopped = 1;
+	return w->s->stopped;
+}
+
+static void report_progress(struct sweeper *w, int force)
+{
+	if (!w->opt->progress || (!force && ++w->since_progress < 256))
+		return;
+	w->since_progress = 0;
+	w->opt->progress(w->opt->progress_ctx, w->s, w->top_done, w->top_total);
+}
+
+/* One schedule of the enumeration, numbered by its ordinal among those of
+ * its trace: left to another shard, already done by the run being resumed
+ * (then only its deeper schedules are left, if the resume position lies
+ * under it), or tried. */
+static void enumerate(struct sweeper *w, const struct trace *t,
+		      const char (*windows)[WINDOW_LABEL_MAX], size_t i,
+		      int level, struct path *p, enum event_kind kind,
+		      const struct ss_watch *watch, unsigned *ordinal)
+{
+	unsigned o = (*ordinal)++;
+	int done = 0;
+
+	if (level == 0 && w->opt->shard_count > 1 &&
+	    o % w->opt->shard_count != w->opt->shard_index)
+		return;
+	if (w->following && level < w->opt->resume_len) {
+		if (o < w->opt->resume[level])
+			return;
+		if (o == w->opt->resume[level]) {
+			done = 1;
+			/* Past the position's last level all is new. */
+			if (level + 1 == w->opt->resume_len)
+				w->following = 0;
+		} else {
+			w->following = 0; /* its deeper levels are gone */
+		}
+	}
+	if (must_stop(w))
+		return;
+	w->pos[level] = o;
+	try_schedule(w, t, windows, i, level, p, kind, watch, done);
+	if (level == 0)
+		w->top_done++;
+	report_progress(w, level == 0);
+}
+
+static void sweep_trace_labelled(struct sweeper *w, const struct trace *t,
+				 const char (*windows)[WINDOW_LABEL_MAX],
+				 int level, struct path *p)
 {
 	unsigned events = w->opt->events[level] & (unsigned)w->s->lay.handles;
-
 	const struct schedule_step *only =
 		w->opt->only ? &w->opt->only->step[level] : NULL;
+	unsigned ordinal = 0;
 
-	for (size_t i = 0; i < t->n; i++) {
+	if (w->cov) {
+		cov_note_events(w->cov, level + 1, events);
+		for (size_t i = 0; i < t->n; i++)
+			cov_reach(w->cov, t->b[i].addr, windows[i], level + 1);
+	}
+	for (size_t i = 0; i < t->n && !w->s->stopped; i++) {
 		if (!at_matches(w, &t->b[i], level))
 			continue;
 		if (only) {
-			replay_step(w, t, i, level, p, only);
+			replay_step(w, t, windows, i, level, p, only);
 			continue;
 		}
 		for (int k = 0; k < EVENT_KIND_COUNT; k++) {
@@ -555,12 +687,51 @@ static void sweep_trace(struct sweeper *w, const struct trace *t, int level,
 			    !(t->b[i].snap.state.regs.rflags & RFLAGS_IF))
 				continue;
 			if (events & (1u << k))
-				try_schedule(w, t, i, level, p, k, NULL);
+				enumerate(w, t, windows, i, level, p, k, NULL,
+					  &ordinal);
 		}
 		if ((events & (1u << EVENT_DB)) && t->b[i].ss_watch.from)
-			try_schedule(w, t, i, level, p, EVENT_DB,
-				     &t->b[i].ss_watch);
+			enumerate(w, t, windows, i, level, p, EVENT_DB,
+				  &t->b[i].ss_watch, &ordinal);
 	}
+}
+
+/* How many schedules the first level enumerates (a progress line's
+ * denominator). */
+static size_t count_first_level(struct sweeper *w, const struct trace *t)
+{
+	unsigned events = w->opt->events[0] & (unsigned)w->s->lay.handles;
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		if (!at_matches(w, &t->b[i], 0))
+			continue;
+		for (int k = 0; k < EVENT_KIND_COUNT; k++)
+			n += (events & (1u << k)) &&
+			     (k != EVENT_IRQ ||
+			      (t->b[i].snap.state.regs.rflags & RFLAGS_IF));
+		n += (events & (1u << EVENT_DB)) && t->b[i].ss_watch.from;
+	}
+	if (w->opt->shard_count > 1)
+		n = (n + w->opt->shard_count - 1 - w->opt->shard_index) /
+		    w->opt->shard_count;
+	return n;
+}
+
+static void sweep_trace(struct sweeper *w, const struct trace *t,
+			const char *resumed_in, int level, struct path *p)
+{
+	char(*windows)[WINDOW_LABEL_MAX] =
+		calloc(t->n ? t->n : 1, sizeof(*windows));
+
+	if (!windows) {
+		fprintf(stderr, "ist-torture: out of memory (windows)\n");
+		exit(3);
+	}
+	window_label_trace(&w->s->img, &w->s->lay, t, resumed_in, windows);
+	sweep_trace_labelled(w, t, (const char(*)[WINDOW_LABEL_MAX])windows,
+			     level, p);
+	free(windows);
 }
 
 int sweep_stub(struct vm *vm, const char *name, const char *path,
@@ -604,7 +775,19 @@ int sweep_stub(struct vm *vm, const char *name, const char *path,
 		return -1;
 	}
 	oracle_context_init(&w.ctx, &s->lay, s->lay.boot_cr3);
-	sweep_trace(&w, &s->golden.trace, 0, &root);
+	if (opt->coverage) {
+		w.cov = coverage_stub(opt->coverage, name,
+				      crash_image_hash(&s->img), s->error,
+				      sizeof(s->error));
+		if (!w.cov) {
+			observation_free(&w.obs);
+			return -1;
+		}
+	}
+	w.following = opt->resume_len > 0;
+	w.top_total = count_first_level(&w, &s->golden.trace);
+	sweep_trace(&w, &s->golden.trace, NULL, 0, &root);
+	report_progress(&w, 1);
 	observation_free(&w.obs);
 	*harness_error = w.harness_error;
 	return w.harness_error ? -1 : 0;

@@ -8,7 +8,10 @@
 #ifndef IST_SWEEP_H
 #define IST_SWEEP_H
 
+#include <signal.h>
+
 #include "../injectors/injector.h"
+#include "coverage.h"
 #include "fixup.h"
 #include "oracle.h"
 #include "schedule.h"
@@ -41,6 +44,27 @@ struct sweep_options {
 			  const struct boundary *at,
 			  const struct injection *inj);
 	void *only_ctx;
+	/* Every trial and every boundary reached goes into this map too;
+	 * NULL: none. */
+	struct coverage *coverage;
+	/* A partition of the schedules: those whose first injection's
+	 * ordinal in the golden trace is shard_index modulo shard_count;
+	 * shard_count 0 or 1: all. */
+	unsigned shard_index, shard_count;
+	/* Resume after the schedule at this position (stub_sweep.position):
+	 * everything up to it was done by an earlier run. len 0: from the
+	 * start. */
+	unsigned resume[SCHEDULE_MAX_DEPTH];
+	int resume_len;
+	/* Stop cleanly, after the schedule running, once *stop is set (a
+	 * signal) or the monotonic clock passes deadline (0: none). */
+	volatile sig_atomic_t *stop;
+	double deadline;
+	/* Called after each first-level injection's schedules, and at most
+	 * every few hundred trials between: a progress line. */
+	void (*progress)(void *ctx, const struct stub_sweep *s, size_t done,
+			 size_t total);
+	void *progress_ctx;
 };
 
 struct depth_counts {
@@ -67,6 +91,7 @@ struct sweep_record {
 	uint64_t declared;	/* 0 (must pass) or IST_EXPECT_* */
 	int as_declared;
 	const struct ist_assume *assumption; /* the one broken, or NULL */
+	char window[WINDOW_LABEL_MAX]; /* where the last event is raised */
 	int reentry; /* an event entered an IST stack still in use */
 };
 
@@ -84,12 +109,19 @@ struct stub_sweep {
 	struct sweep_record *records;
 	size_t nrecords, cap_records, max_records, dropped_records;
 	size_t not_as_declared;
+	size_t no_longer_failing; /* of those: declared failures that passed */
 	struct fixup_check fixup; /* FIXUP_TABLE against the decode */
 	size_t crashes_written, crash_write_errors;
 	char crash_error[300]; /* the first write error */
 	int only_tried;	       /* sweep_options.only was run: */
 	struct verdict only_verdict;
 	char error[512]; /* why the stub could not be swept */
+	/* Stopped (sweep_options.stop or deadline) before the end: position
+	 * is the ordinal, level by level, of the last schedule done (the
+	 * ordinal of an injection among those its trace enumerates). */
+	int stopped;
+	unsigned position[SCHEDULE_MAX_DEPTH];
+	int position_len;
 };
 
 /* Returns 0 when the sweep ran (whatever the verdicts), -1 when the stub
@@ -105,6 +137,7 @@ int verdict_as_declared(enum verdict_kind kind, uint64_t declared);
 /* "pass", "fail", or the exact verdict's name. */
 const char *declaration_name(uint64_t declared);
 
+void depth_counts_add(struct depth_counts *a, const struct depth_counts *b);
 /* Totals over all depths. */
 struct depth_counts sweep_totals(const struct stub_sweep *s);
 

@@ -107,7 +107,7 @@ if ! grep -q "no usable back end" "$err"; then
 	if [ "$(ls "$own")" != "$(printf 'bad-expect.S\nbroken.S\nplain-nmi.S')" ]; then
 		echo "FAIL the stub file's build directory was left: $(ls "$own")"; failed=$((failed + 1))
 	fi
-	check "undeclared verdict exits 1" 1 "pass \\(the stub declares fail\\)" 0 -- \
+	check "a declared failure that passes exits 4" 4 "pass \\(the stub declares fail\\)" 0 -- \
 		"$bin" sweep --depth 1 --guest-dir "$test_guests" --stub misdeclared
 else
 	echo "skip sweeps: no usable back end: $(head -n 1 "$err")"

@@ -1,0 +1,508 @@
+/* ist-torture sweep and merge: the exhaustive sweep of the selected stubs,
+ * with its report, and what CI wants besides: JUnit and JSON reports, the
+ * coverage map, shards, a time budget and a state to resume from; and the
+ * merge of shards' states into one report. */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ci_report.h"
+#include "cli.h"
+#include "report.h"
+#include "sweep_state.h"
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* --- stopping cleanly ---------------------------------------------------- */
+
+static volatile sig_atomic_t stop_requested;
+
+/* The first SIGINT or SIGTERM stops the sweep after the schedule running;
+ * a second one is not caught. */
+static void on_stop_signal(int sig)
+{
+	stop_requested = sig;
+	signal(sig, SIG_DFL);
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* --- the progress line ---------------------------------------------------- */
+
+struct progress {
+	int on; /* stderr is a terminal */
+	double start, last;
+	const char *stub;
+	size_t failures_before;
+};
+
+static void show_progress(void *ctx, const struct stub_sweep *s, size_t done,
+			  size_t total)
+{
+	struct progress *p = ctx;
+	struct depth_counts t = sweep_totals(s);
+	double now = now_seconds(), spent = now - p->start;
+
+	if (!p->on || (now - p->last < 0.25 && done < total))
+		return;
+	p->last = now;
+	fprintf(stderr,
+		"\r\033[K  %s: first injections %zu/%zu, %zu schedules, "
+		"%.0f/s, %zu failed",
+		s->name, done, total, t.schedules,
+		spent > 0 ? (double)t.schedules / spent : 0.0,
+		t.failed + t.outside);
+	if (done && done < total)
+		fprintf(stderr, ", ~%.0f s left",
+			spent * (double)(total - done) / (double)done);
+	fflush(stderr);
+}
+
+static void end_progress(struct progress *p)
+{
+	if (p->on)
+		fprintf(stderr, "\r\033[K");
+}
+
+/* --- results, reports and the exit status -------------------------------- */
+
+/* Everything that decides which schedules a sweep has: a state resumes
+ * only under the same. */
+static void fingerprint(const struct cli *cli, const struct catalogue *cat,
+			const char *selected, const struct sweep_options *opt,
+			const char *backend, char *out, size_t len)
+{
+	size_t n = 0;
+
+#define PUT(...)                                                               \
+	do {                                                                   \
+		if (n < len)                                                   \
+			n += (size_t)snprintf(out + n, len - n, __VA_ARGS__);  \
+	} while (0)
+	PUT("stubs=");
+	for (size_t i = 0; i < cat->n; i++)
+		if (selected[i])
+			PUT("%s,", cat->names[i]);
+	PUT(" depth=%d events=", opt->depth);
+	for (int d = 0; d < opt->depth; d++)
+		PUT("%s0x%x", d ? ":" : "", opt->events[d]);
+	PUT(" seed=%" PRIu64 " db=%s backend=%s", opt->seed,
+	    opt->db_method == DB_BY_PAYLOAD ? "payload" : "dr", backend);
+	if (opt->at)
+		PUT(" at=%s", opt->at);
+	if (opt->exec)
+		PUT(" exec=%u", opt->exec);
+	if (cli->shard)
+		PUT(" shard=%s", cli->shard);
+#undef PUT
+}
+
+static int status_of(const struct sweep_state *st, int harness_error,
+		     int bad_input)
+{
+	size_t unexpected = 0, no_longer = 0;
+
+	for (size_t i = 0; i < st->n; i++) {
+		const struct stub_result *r = &st->stubs[i].result;
+
+		unexpected += r->unexpected + (size_t)r->golden_failed;
+		no_longer += r->no_longer_failing;
+		for (int d = 0; d < SCHEDULE_MAX_DEPTH; d++)
+			harness_error |= r->counts[d].harness_errors > 0;
+	}
+	if (harness_error)
+		return EXIT_HARNESS;
+	if (bad_input)
+		return EXIT_USAGE;
+	return unexpected  ? EXIT_NOT_AS_DECLARED
+	       : no_longer ? EXIT_NO_LONGER_FAILS
+			   : EXIT_AS_DECLARED;
+}
+
+static const char *status_words(int status)
+{
+	switch (status) {
+	case EXIT_AS_DECLARED:
+		return "every stub got the verdicts it declares";
+	case EXIT_NOT_AS_DECLARED:
+		return "some stub did NOT get the verdicts it declares";
+	case EXIT_NO_LONGER_FAILS:
+		return "a buggy stub NO LONGER FAILS where it declares a "
+		       "failure (fixed stub, or a blind oracle?)";
+	case EXIT_HARNESS:
+		return "HARNESS ERROR (not the stubs' fault; see above)";
+	default:
+		return "a stub file could not be read as a stub (see above)";
+	}
+}
+
+/* The CI files and the map, from the state: all that was swept, here and
+ * in the runs it resumes or the shards it merges. */
+static int write_outputs(const struct cli *cli, const struct sweep_state *st,
+			 const struct sweep_options *opt, int status)
+{
+	struct stub_result *r = calloc(st->n + 1, sizeof(*r));
+	char events[160] = "";
+	struct ci_run run = {
+		.backend = st->backend,
+		.seed = opt->seed,
+		.depth = opt->depth,
+		.events = events,
+		.shard = st->shard[0] ? st->shard : NULL,
+		.complete = sweep_state_complete(st),
+		.seconds = st->seconds,
+		.exit_status = status,
+	};
+	char err[600];
+	int rc = 0;
+
+	if (!r)
+		return -1;
+	/* The kinds swept, level by level: "nmi,db,mc:nmi". */
+	for (int d = 0; d < opt->depth; d++)
+		for (int k = 0, first = 1; k < EVENT_KIND_COUNT; k++)
+			if (opt->events[d] & (1u << k)) {
+				snprintf(events + strlen(events),
+					 sizeof(events) - strlen(events),
+					 "%s%s", first ? (d ? ":" : "") : ",",
+					 injector_for(k)->name);
+				first = 0;
+			}
+	for (size_t i = 0; i < st->n; i++)
+		r[i] = st->stubs[i].result;
+	if ((cli->junit && ci_write_junit(cli->junit, &run, r, st->n,
+					  &st->coverage, err, sizeof(err))) ||
+	    (cli->json_out && ci_write_json(cli->json_out, &run, r, st->n,
+					    &st->coverage, err, sizeof(err)))) {
+		fprintf(stderr, "ist-torture: %s\n", err);
+		rc = -1;
+	}
+	free(r);
+	if (!rc && cli->coverage &&
+	    coverage_save(cli->coverage, cli->merge, &st->coverage, err,
+			  sizeof(err))) {
+		fprintf(stderr, "ist-torture: %s\n", err);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* One line per stub over everything the state holds. */
+static void print_summary(FILE *f, const struct sweep_state *st)
+{
+	fprintf(f, "summary (all runs of this sweep%s):\n",
+		st->shard[0] ? ", this shard" : "");
+	for (size_t i = 0; i < st->n; i++) {
+		const struct state_stub *s = &st->stubs[i];
+		struct depth_counts t = {0};
+
+		for (int d = 0; d < SCHEDULE_MAX_DEPTH; d++)
+			depth_counts_add(&t, &s->result.counts[d]);
+		fprintf(f,
+			"  %-20s %-8s %8zu schedules %6zu failed %4zu "
+			"unexpected %4zu no longer failing\n",
+			s->result.name,
+			s->progress == STUB_DONE      ? "done"
+			: s->progress == STUB_STOPPED ? "stopped"
+						      : "pending",
+			t.schedules, t.failed + t.outside, s->result.unexpected,
+			s->result.no_longer_failing);
+	}
+}
+
+/* --- sweep -----------------------------------------------------------------
+ */
+
+static int parse_shard(const char *text, unsigned *k, unsigned *n)
+{
+	int used = 0;
+
+	if (!text) {
+		*k = 0;
+		*n = 1;
+		return 0;
+	}
+	if (sscanf(text, "%u/%u%n", k, n, &used) != 2 || text[used] ||
+	    *n == 0 || *k == 0 || *k > *n) {
+		fprintf(stderr,
+			"ist-torture: --shard is K/N with 1 <= K <= N (e.g. "
+			"2/4), not '%s'\n",
+			text);
+		return -1;
+	}
+	*k -= 1; /* ordinals modulo N */
+	return 0;
+}
+
+/* The state to go on from (backend: the back end's name alone, "qemu"): read
+ * from --resume when it exists (and was made with the same options), else a new
+ * one. */
+static int open_state(const struct cli *cli, const char *options,
+		      const char *backend, struct sweep_state *st)
+{
+	char err[700];
+	int rc = cli->resume
+			 ? sweep_state_read(cli->resume, st, err, sizeof(err))
+			 : (sweep_state_init(st), 1);
+
+	if (rc < 0) {
+		fprintf(stderr, "ist-torture: %s\n", err);
+		return -1;
+	}
+	if (rc == 0 && strcmp(st->options, options)) {
+		fprintf(stderr,
+			"ist-torture: %s was made by a sweep with other "
+			"options "
+			"(%s): resume with those, or give a new state file\n",
+			cli->resume, st->options);
+		return -1;
+	}
+	if (rc == 0)
+		printf("resuming from %s (%.0f s swept before)\n\n",
+		       cli->resume, st->seconds);
+	snprintf(st->options, sizeof(st->options), "%s", options);
+	snprintf(st->backend, sizeof(st->backend), "%s", backend);
+	snprintf(st->shard, sizeof(st->shard), "%s",
+		 cli->shard ? cli->shard : "");
+	return 0;
+}
+
+/* Sweeps one stub, or its rest after the state's position, into the
+ * state. Returns 1 on a harness error, 2 when the stub is not a stub. */
+static int sweep_one(const struct catalogue *cat, size_t i, struct vm *vm,
+		     struct sweep_options *opt, struct sweep_state *st,
+		     struct progress *pr, int *progressed)
+{
+	struct state_stub *ss = sweep_state_stub(st, cat->names[i]);
+	struct stub_result part;
+	struct stub_sweep s;
+	char path[4096];
+	int harness_error, rc = 0;
+
+	if (ss->progress == STUB_DONE) {
+		printf("stub %s: done by an earlier run (see the summary)\n\n",
+		       cat->names[i]);
+		return 0;
+	}
+	opt->resume_len = ss->progress == STUB_STOPPED ? ss->position_len : 0;
+	memcpy(opt->resume, ss->position, sizeof(opt->resume));
+	pr->stub = cat->names[i];
+	pr->start = now_seconds();
+	catalogue_path(cat, i, path, sizeof(path));
+	if (sweep_stub(vm, cat->names[i], path, opt, &s, &harness_error) &&
+	    !harness_error && !s.loaded && !s.golden_failed)
+		rc = 2; /* not loadable: bad input */
+	end_progress(pr);
+	if (opt->resume_len && s.loaded)
+		printf("(stub %s resumes after schedule %u", s.name,
+		       opt->resume[0]);
+	for (int l = 1; opt->resume_len && s.loaded && l < opt->resume_len; l++)
+		printf(".%u", opt->resume[l]);
+	if (opt->resume_len && s.loaded)
+		printf(": the counts below are of this run only)\n");
+	report_stub(stdout, &s);
+	fflush(stdout);
+	if (harness_error)
+		rc = 1;
+	if (stub_result_from_sweep(&part, &s, opt->crash_dir) == 0)
+		stub_result_add(&ss->result, &part);
+	stub_result_free(&part);
+	*progressed |= s.position_len > 0;
+	if (!s.stopped) {
+		ss->progress = STUB_DONE;
+		ss->position_len = 0;
+	} else if (s.position_len) {
+		ss->progress = STUB_STOPPED;
+		ss->position_len = s.position_len;
+		memcpy(ss->position, s.position, sizeof(ss->position));
+	}
+	stub_sweep_free(&s);
+	return rc;
+}
+
+int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
+{
+	char *selected = calloc(cat->n ? cat->n : 1, 1);
+	int status, harness_error = 0, bad_input = 0, stopped = 0;
+	int progressed = 0; /* this run tried a schedule */
+	struct progress pr = {.on = isatty(STDERR_FILENO)};
+	char options[1024], err[600], backend[16];
+	struct sweep_options opt;
+	struct sweep_state st;
+	double start = now_seconds();
+	struct vm *vm;
+
+	if (!selected || select_stubs(cat, cli->stubs, selected)) {
+		free(selected);
+		return EXIT_USAGE;
+	}
+	if (open_backend(cli, &vm) || fit_to_backend(vm, cli, &opt) ||
+	    parse_shard(cli->shard, &opt.shard_index, &opt.shard_count)) {
+		vm_close(vm);
+		free(selected);
+		return EXIT_USAGE;
+	}
+	opt.crash_dir = cli->crash_dir;
+	snprintf(backend, sizeof(backend), "%.*s",
+		 (int)strcspn(vm_backend(vm), " "), vm_backend(vm));
+	fingerprint(cli, cat, selected, &opt, backend, options,
+		    sizeof(options));
+	if (open_state(cli, options, backend, &st)) {
+		vm_close(vm);
+		free(selected);
+		return EXIT_USAGE;
+	}
+	catch_stop_signals();
+	opt.coverage = &st.coverage;
+	opt.stop = &stop_requested;
+	opt.deadline = cli->time_budget ? start + cli->time_budget : 0;
+	opt.progress = show_progress;
+	opt.progress_ctx = &pr;
+	report_header(stdout, vm_backend(vm), &opt);
+	if (cli->shard)
+		printf("shard %s: the first injections whose ordinal is %u "
+		       "modulo %u\n\n",
+		       cli->shard, opt.shard_index, opt.shard_count);
+	for (size_t i = 0; i < cat->n; i++) {
+		int rc;
+
+		if (!selected[i])
+			continue;
+		/* Listed in the state (pending) even when not reached. */
+		sweep_state_stub(&st, cat->names[i]);
+		if (stop_requested || (opt.deadline && progressed &&
+				       now_seconds() >= opt.deadline)) {
+			stopped = 1;
+			continue;
+		}
+		rc = sweep_one(cat, i, vm, &opt, &st, &pr, &progressed);
+		harness_error |= rc == 1;
+		bad_input |= rc == 2;
+	}
+	stopped |= !sweep_state_complete(&st);
+	st.seconds += now_seconds() - start;
+	status = status_of(&st, harness_error, bad_input);
+	if (cli->resume &&
+	    sweep_state_write(cli->resume, &st, err, sizeof(err))) {
+		fprintf(stderr, "ist-torture: %s\n", err);
+		status = EXIT_HARNESS;
+	}
+	if (write_outputs(cli, &st, &opt, status))
+		status = EXIT_USAGE;
+	print_summary(stdout, &st);
+	if (stopped)
+		printf("stopped %s before the end: %s\n",
+		       stop_requested ? "by a signal" : "at its time budget",
+		       cli->resume ? "resume with the same command (--resume "
+				     "keeps the state)"
+				   : "give --resume STATE to be able to go on");
+	printf("result: %s\n", status_words(status));
+	sweep_state_free(&st);
+	vm_close(vm);
+	free(selected);
+	return status;
+}
+
+/* The depth, event kinds and seed a state's options line names (see
+ * fingerprint), for the merged report. */
+static void options_of(const char *options, struct sweep_options *opt)
+{
+	const char *p = strstr(options, " depth=");
+	int n = 0;
+
+	if (p && sscanf(p, " depth=%d events=%n", &opt->depth, &n) == 1 && n) {
+		p += n;
+		for (int d = 0; d < opt->depth && d < SCHEDULE_MAX_DEPTH; d++) {
+			if (sscanf(p, "0x%x%n", &opt->events[d], &n) != 1)
+				break;
+			p += n + (*(p + n) == ':');
+		}
+	}
+	p = strstr(options, " seed=");
+	if (p)
+		sscanf(p, " seed=%" SCNu64, &opt->seed);
+}
+
+/* --- merge -----------------------------------------------------------------
+ */
+
+int cmd_merge(const struct cli *cli)
+{
+	struct sweep_options opt = cli->opt;
+	struct sweep_state all;
+	char err[700];
+	int status;
+
+	sweep_state_init(&all);
+	snprintf(all.backend, sizeof(all.backend), "merged");
+	for (int f = 0; f < cli->nfiles; f++) {
+		struct sweep_state one;
+		int rc =
+			sweep_state_read(cli->files[f], &one, err, sizeof(err));
+
+		if (rc) {
+			if (rc > 0)
+				snprintf(err, sizeof(err),
+					 "%s: no such sweep state",
+					 cli->files[f]);
+			fprintf(stderr, "ist-torture: %s\n", err);
+			sweep_state_free(&all);
+			return EXIT_USAGE;
+		}
+		if (!sweep_state_complete(&one))
+			printf("warning: %s stopped before its end: the "
+			       "merged report is incomplete\n",
+			       cli->files[f]);
+		for (size_t i = 0; i < one.n; i++) {
+			struct state_stub *to = sweep_state_stub(
+				&all, one.stubs[i].result.name);
+
+			/* Merged, a stub is done only when it is in every
+			 * state and done in each. */
+			if (f == 0)
+				to->progress = one.stubs[i].progress;
+			else if (one.stubs[i].progress != STUB_DONE)
+				to->progress = STUB_PENDING;
+			stub_result_add(&to->result, &one.stubs[i].result);
+		}
+		if (f == 0)
+			snprintf(all.options, sizeof(all.options), "%s",
+				 one.options);
+		if (all.seconds < one.seconds)
+			all.seconds = one.seconds;
+		if (coverage_merge(&all.coverage, &one.coverage, err,
+				   sizeof(err))) {
+			fprintf(stderr, "ist-torture: %s: %s\n", cli->files[f],
+				err);
+			sweep_state_free(&one);
+			sweep_state_free(&all);
+			return EXIT_USAGE;
+		}
+		sweep_state_free(&one);
+	}
+	options_of(all.options, &opt);
+	status = status_of(&all, 0, 0);
+	if (write_outputs(cli, &all, &opt, status))
+		status = EXIT_USAGE;
+	print_summary(stdout, &all);
+	printf("result: %s\n", status_words(status));
+	sweep_state_free(&all);
+	return status;
+}
