@@ -17,6 +17,7 @@
 #include "atomic_file.h"
 #include "ci_report.h"
 #include "oracle.h"
+#include "text_escape.h"
 
 /* One (window, kind, depth) of a stub: the cells of the coverage map
  * that fall in it, and the failures raised there (fail[first..+nfail]). */
@@ -158,14 +159,6 @@ static int group_stub(const struct stub_result *r, const struct coverage *cov,
 	return 0;
 }
 
-static const char *event_name(int kind)
-{
-	const struct injector *inj =
-		kind >= 0 ? injector_for((enum event_kind)kind) : NULL;
-
-	return inj ? inj->name : "?";
-}
-
 /* Seconds with milliseconds, printed by hand: %f follows LC_NUMERIC, and
  * a decimal comma would break both formats. */
 static void put_seconds(FILE *f, double s)
@@ -178,117 +171,10 @@ static void put_seconds(FILE *f, double s)
 	fprintf(f, "%llu.%03llu", ms / 1000, ms % 1000);
 }
 
-/* The next code point of s and its length; U+FFFD for a byte that does
- * not start a well-formed UTF-8 sequence (overlong, surrogate, beyond
- * U+10FFFF, cut short), which is then skipped alone. Details hold what
- * the guest left in memory, so nothing guarantees they are UTF-8. */
-static size_t utf8_next(const unsigned char *s, uint32_t *cp)
-{
-	uint32_t c = s[0], min;
-	size_t len;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if ((c & 0xe0) == 0xc0) {
-		len = 2, min = 0x80, c &= 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3, min = 0x800, c &= 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4, min = 0x10000, c &= 0x07;
-	} else {
-		*cp = 0xfffd;
-		return 1;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*cp = 0xfffd;
-			return 1;
-		}
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
-		*cp = 0xfffd;
-		return 1;
-	}
-	*cp = c;
-	return len;
-}
-
-static int xml_char_ok(uint32_t c)
-{
-	return c == 0x9 || c == 0xa || c == 0xd || (c >= 0x20 && c <= 0xd7ff) ||
-	       (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
-}
-
-/* s as XML character data or an attribute value (quoted with "). What
- * XML 1.0 cannot carry at all (most control characters, bad UTF-8)
- * becomes U+FFFD; line breaks and tabs in attributes are character
- * references, since a parser would otherwise turn them into spaces. */
-static void xml_put(FILE *f, const char *s, int attr)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-
-	while (*p) {
-		uint32_t c;
-		size_t len = utf8_next(p, &c);
-
-		if ((c == 0xfffd && len == 1) || !xml_char_ok(c))
-			fputs("\xef\xbf\xbd", f);
-		else if (c == '&')
-			fputs("&amp;", f);
-		else if (c == '<')
-			fputs("&lt;", f);
-		else if (c == '>')
-			fputs("&gt;", f);
-		else if (c == '"')
-			fputs("&quot;", f);
-		else if (c == '\'')
-			fputs("&apos;", f);
-		else if (c == '\r' || (attr && (c == '\n' || c == '\t')))
-			fprintf(f, "&#%u;", (unsigned)c);
-		else
-			fwrite(p, 1, len, f);
-		p += len;
-	}
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	while (*p) {
-		uint32_t c;
-		size_t len = utf8_next(p, &c);
-
-		if (c == 0xfffd && len == 1)
-			fputs("\\ufffd", f);
-		else if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", (int)c);
-		else if (c == '\n')
-			fputs("\\n",
-			      f); /* details are lines: keep them legible */
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", (unsigned)c);
-		else
-			fwrite(p, 1, len, f);
-		p += len;
-	}
-	fputc('"', f);
-}
-
 /* "" is "none" in sweep_failure; JSON says so with null. */
 static void json_opt(FILE *f, const char *s)
 {
-	json_str(f, s && *s ? s : NULL);
+	json_string(f, s && *s ? s : NULL);
 }
 
 static int is_harness_error(const struct sweep_failure *sf)
@@ -357,6 +243,25 @@ static int is_other(const struct sweep_failure *sf)
 	return !is_harness_error(sf) && !is_unexpected(sf);
 }
 
+/* The elements a testcase holds, decided once: the suite's counts and
+ * the testcase it writes must agree. */
+struct junit_parts {
+	int failed, errored, other;
+};
+
+static struct junit_parts junit_parts(const struct sweep_failure *const *fl,
+				      size_t n)
+{
+	struct junit_parts p = {0, 0, 0};
+
+	for (size_t j = 0; j < n; j++) {
+		p.failed |= is_unexpected(fl[j]);
+		p.errored |= is_harness_error(fl[j]);
+		p.other |= is_other(fl[j]);
+	}
+	return p;
+}
+
 /* Failures kept are at most SWEEP_MAX_RECORDS: when the ones dropped
  * hide a schedule not as declared, the suite must still fail. */
 static size_t unexpected_unlisted(const struct stub_result *r)
@@ -380,18 +285,14 @@ static void junit_tally(const struct stub_result *r, const struct ci_group *g,
 	}
 	for (size_t i = 0; i < g->ncases; i++) {
 		const struct ci_case *k = &g->cases[i];
-		const struct sweep_failure *const *fl = g->fail + k->first;
-		int failed = 0, errored = 0;
+		struct junit_parts p;
 
 		if (!junit_is_case(k))
 			continue;
-		for (size_t j = 0; j < k->nfail; j++) {
-			failed |= is_unexpected(fl[j]);
-			errored |= is_harness_error(fl[j]);
-		}
+		p = junit_parts(g->fail + k->first, k->nfail);
 		t->tests++;
-		t->failures += failed;
-		t->errors += errored;
+		t->failures += p.failed;
+		t->errors += p.errored;
 		t->time += per_trial * (double)k->tried;
 	}
 	t->unlisted = unexpected_unlisted(r);
@@ -444,9 +345,9 @@ static void junit_message(FILE *f, const struct sweep_failure *const *fail,
 	if (count > 1)
 		fprintf(f, "%zu %s; first: ", count, what);
 	junit_failure_line(line, sizeof(line), first);
-	xml_put(f, line, 1);
+	xml_attr(f, line);
 	fputs("\" type=\"", f);
-	xml_put(f, first->verdict, 1);
+	xml_attr(f, first->verdict);
 	fputs("\"", f);
 }
 
@@ -467,17 +368,17 @@ static void junit_blocks(FILE *f, const struct sweep_failure *const *fail,
 		fputs(sep, f);
 		/* The details name the schedule and verdict themselves. */
 		if (len) {
-			xml_put(f, sf->details, 0);
+			xml_text(f, sf->details);
 			if (sf->details[len - 1] != '\n')
 				fputc('\n', f);
 		} else {
 			junit_failure_line(line, sizeof(line), sf);
-			xml_put(f, line, 0);
+			xml_text(f, line);
 			fputc('\n', f);
 		}
 		if (sf->crash[0]) {
 			fputs("crash file: ", f);
-			xml_put(f, sf->crash, 0);
+			xml_text(f, sf->crash);
 			fputc('\n', f);
 		}
 		sep = "\n";
@@ -488,15 +389,15 @@ static void junit_properties(FILE *f, const struct ci_run *run)
 {
 	fputs("    <properties>\n", f);
 	fputs("      <property name=\"backend\" value=\"", f);
-	xml_put(f, run->backend, 1);
+	xml_attr(f, run->backend);
 	fprintf(f,
 		"\"/>\n      <property name=\"seed\" value=\"0x%" PRIx64
 		"\"/>\n      <property name=\"depth\" value=\"%d\"/>\n",
 		run->seed, run->depth);
 	fputs("      <property name=\"events\" value=\"", f);
-	xml_put(f, run->events, 1);
+	xml_attr(f, run->events);
 	fputs("\"/>\n      <property name=\"shard\" value=\"", f);
-	xml_put(f, run->shard ? run->shard : "all", 1);
+	xml_attr(f, run->shard ? run->shard : "all");
 	fprintf(f,
 		"\"/>\n      <property name=\"complete\" value=\"%s\"/>\n"
 		"    </properties>\n",
@@ -507,9 +408,9 @@ static void junit_case_open(FILE *f, const struct stub_result *r,
 			    const char *name, double seconds)
 {
 	fputs("    <testcase name=\"", f);
-	xml_put(f, name, 1);
+	xml_attr(f, name);
 	fputs("\" classname=\"ist-torture.", f);
-	xml_put(f, r->name, 1);
+	xml_attr(f, r->name);
 	fputs("\" time=\"", f);
 	put_seconds(f, seconds);
 	fputs("\"", f);
@@ -546,7 +447,7 @@ static void junit_suite_open(FILE *f, const struct ci_run *run,
 			     const struct junit_tally *t)
 {
 	fputs("  <testsuite name=\"", f);
-	xml_put(f, r->name, 1);
+	xml_attr(f, r->name);
 	fprintf(f,
 		"\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
 		"skipped=\"0\" time=\"",
@@ -556,22 +457,46 @@ static void junit_suite_open(FILE *f, const struct ci_run *run,
 	junit_properties(f, run);
 }
 
+/* An <error> or <failure> that is one message: as the attribute for a
+ * reporter's one line, and as the text for whoever opens the case. */
+static void junit_note(FILE *f, const char *el, const char *type,
+		       const char *msg)
+{
+	fprintf(f, "      <%s message=\"", el);
+	xml_attr(f, msg);
+	fprintf(f, "\" type=\"%s\">", type);
+	xml_text(f, msg);
+	fprintf(f, "</%s>\n", el);
+}
+
+/* An <error> or <failure> for the failures of a case that which picks. */
+static void junit_outcome(FILE *f, const char *el,
+			  const struct sweep_failure *const *fail, size_t n,
+			  int (*which)(const struct sweep_failure *),
+			  const char *what)
+{
+	fprintf(f, "      <%s", el);
+	junit_message(f, fail, n, which, what);
+	fputs(">", f);
+	junit_blocks(f, fail, n, which);
+	fprintf(f, "</%s>\n", el);
+}
+
 static void junit_unswept(FILE *f, const struct ci_run *run,
 			  const struct stub_result *r,
 			  const struct junit_tally *t)
 {
 	const char *why =
 		r->error[0] ? r->error : "the stub could not be swept";
-	const char *el = r->golden_failed ? "failure" : "error";
 
 	junit_suite_open(f, run, r, t);
 	junit_case_open(f, r, "sweep", 0);
-	fprintf(f, ">\n      <%s message=\"", el);
-	xml_put(f, why, 1);
-	fprintf(f, "\" type=\"%s\">",
-		r->golden_failed ? "golden-failed" : "not-swept");
-	xml_put(f, why, 0);
-	fprintf(f, "</%s>\n    </testcase>\n  </testsuite>\n", el);
+	fputs(">\n", f);
+	if (r->golden_failed)
+		junit_note(f, "failure", "golden-failed", why);
+	else
+		junit_note(f, "error", "not-swept", why);
+	fputs("    </testcase>\n  </testsuite>\n", f);
 }
 
 static void junit_case(FILE *f, const struct stub_result *r,
@@ -579,15 +504,10 @@ static void junit_case(FILE *f, const struct stub_result *r,
 		       const struct sweep_failure *const *fl, double seconds)
 {
 	char name[WINDOW_LABEL_MAX + 64];
-	int failed = 0, errored = 0, other = 0;
+	struct junit_parts p = junit_parts(fl, k->nfail);
 
-	for (size_t j = 0; j < k->nfail; j++) {
-		failed |= is_unexpected(fl[j]);
-		errored |= is_harness_error(fl[j]);
-		other |= is_other(fl[j]);
-	}
 	snprintf(name, sizeof(name), "%s / %s / depth %d", k->window,
-		 event_name(k->kind), k->depth);
+		 event_kind_name(k->kind), k->depth);
 	junit_case_open(f, r, name, seconds);
 	if (!k->nfail) {
 		fputs("/>\n", f);
@@ -595,23 +515,13 @@ static void junit_case(FILE *f, const struct stub_result *r,
 	}
 	fputs(">\n", f);
 	/* error before failure before system-out: the schema's order */
-	if (errored) {
-		fputs("      <error", f);
-		junit_message(f, fl, k->nfail, is_harness_error,
+	if (p.errored)
+		junit_outcome(f, "error", fl, k->nfail, is_harness_error,
 			      "harness errors");
-		fputs(">", f);
-		junit_blocks(f, fl, k->nfail, is_harness_error);
-		fputs("</error>\n", f);
-	}
-	if (failed) {
-		fputs("      <failure", f);
-		junit_message(f, fl, k->nfail, is_unexpected,
+	if (p.failed)
+		junit_outcome(f, "failure", fl, k->nfail, is_unexpected,
 			      "schedules not as declared");
-		fputs(">", f);
-		junit_blocks(f, fl, k->nfail, is_unexpected);
-		fputs("</failure>\n", f);
-	}
-	if (other) {
+	if (p.other) {
 		fputs("      <system-out>", f);
 		junit_blocks(f, fl, k->nfail, is_other);
 		fputs("</system-out>\n", f);
@@ -643,11 +553,9 @@ static void junit_swept(FILE *f, const struct ci_run *run,
 			 "failures kept; sweep this stub alone to see them",
 			 t->unlisted, r->nfailures);
 		junit_case_open(f, r, "failures not kept", 0);
-		fputs(">\n      <failure message=\"", f);
-		xml_put(f, msg, 1);
-		fputs("\" type=\"not-as-declared\">", f);
-		xml_put(f, msg, 0);
-		fputs("</failure>\n    </testcase>\n", f);
+		fputs(">\n", f);
+		junit_note(f, "failure", "not-as-declared", msg);
+		fputs("    </testcase>\n", f);
 	} else if (!any) {
 		/* No trial in the map: still one case, so that the suite
 		 * does not read as "no tests found". */
@@ -759,15 +667,15 @@ static void json_depth(FILE *f, int depth, const struct depth_counts *c)
 static void json_failure(FILE *f, const struct sweep_failure *sf)
 {
 	fputs("{\"schedule\": ", f);
-	json_str(f, sf->schedule);
+	json_string(f, sf->schedule);
 	fprintf(f, ", \"depth\": %d, \"event\": ", sf->depth);
-	json_str(f, event_name(sf->kind));
+	json_string(f, event_kind_name(sf->kind));
 	fputs(", \"window\": ", f);
-	json_str(f, sf->window);
+	json_string(f, sf->window);
 	fputs(", \"verdict\": ", f);
-	json_str(f, sf->verdict);
+	json_string(f, sf->verdict);
 	fputs(", \"declared\": ", f);
-	json_str(f, sf->declared);
+	json_string(f, sf->declared);
 	fprintf(f, ", \"as_declared\": %s, \"outside\": %s, \"assumption\": ",
 		sf->as_declared ? "true" : "false",
 		sf->outside ? "true" : "false");
@@ -777,7 +685,7 @@ static void json_failure(FILE *f, const struct sweep_failure *sf)
 	fputs(", \"crash\": ", f);
 	json_opt(f, sf->crash);
 	fputs(", \"details\": ", f);
-	json_str(f, sf->details);
+	json_string(f, sf->details);
 	fputs("}", f);
 }
 
@@ -789,12 +697,12 @@ static void json_stub(FILE *f, const struct stub_result *r,
 	const char *sep = "";
 
 	fputs("    {\n      \"name\": ", f);
-	json_str(f, r->name);
+	json_string(f, r->name);
 	fprintf(f, ",\n      \"swept\": %s,\n      \"golden_failed\": %s,\n",
 		r->swept ? "true" : "false",
 		r->golden_failed ? "true" : "false");
 	fputs("      \"error\": ", f);
-	json_str(f, r->swept ? NULL : r->error);
+	json_string(f, r->swept ? NULL : r->error);
 	fprintf(f,
 		",\n      \"schedules\": %zu,\n      \"passed\": %zu,\n"
 		"      \"failures\": %zu,\n      \"harness_errors\": %zu,\n"
@@ -827,14 +735,14 @@ static void json_stub(FILE *f, const struct stub_result *r,
 		if (!k->in_map)
 			continue;
 		fprintf(f, "%s\n        {\"window\": ", sep);
-		json_str(f, k->window);
+		json_string(f, k->window);
 		fputs(", \"event\": ", f);
-		json_str(f, event_name(k->kind));
+		json_string(f, event_kind_name(k->kind));
 		fprintf(f,
 			", \"depth\": %d, \"tried\": %" PRIu64
 			", \"skipped\": %" PRIu64 ", \"worst\": ",
 			k->depth, k->tried, k->skipped);
-		json_str(f, cov_outcome_name(k->worst));
+		json_string(f, cov_outcome_name(k->worst));
 		fputs("}", f);
 		sep = ",";
 	}
@@ -859,15 +767,15 @@ int ci_write_json(const char *path, const struct ci_run *run,
 	fputs("{\n  \"version\": 1,\n  \"tool\": \"ist-torture\",\n"
 	      "  \"backend\": ",
 	      f);
-	json_str(f, run->backend);
+	json_string(f, run->backend);
 	/* 64-bit values are hex strings, as everywhere in ist-torture's
 	 * JSON: a JavaScript number would round them. */
 	fprintf(f, ",\n  \"seed\": \"0x%" PRIx64 "\",\n  \"depth\": %d,\n",
 		run->seed, run->depth);
 	fputs("  \"events\": ", f);
-	json_str(f, run->events);
+	json_string(f, run->events);
 	fputs(",\n  \"shard\": ", f);
-	json_str(f, run->shard);
+	json_string(f, run->shard);
 	fprintf(f, ",\n  \"complete\": %s,\n  \"seconds\": ",
 		run->complete ? "true" : "false");
 	put_seconds(f, run->seconds);

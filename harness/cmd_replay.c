@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "crashfile.h"
+#include "text_escape.h"
 #include "trial_trace.h"
 
 /* replay --trace: the run again from where the last event lands, traced

@@ -440,6 +440,35 @@ static void options_of(const char *options, struct sweep_options *opt)
 		sscanf(p, " seed=%" SCNu64, &opt->seed);
 }
 
+/* Are two states' options (fingerprint) equal but for their shard? */
+static int same_but_shard(const char *a, const char *b)
+{
+	size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+	const char *sa = strstr(a, " shard="), *sb = strstr(b, " shard=");
+
+	/* The shard is the options' last word. */
+	if (sa)
+		la = (size_t)(sa - a);
+	if (sb)
+		lb = (size_t)(sb - b);
+	return la == lb && !strncmp(a, b, la);
+}
+
+/* Is shard (K/N) one more of the same N as shards[0..n), none of them
+ * K? An unsharded state merges with nothing. */
+static int other_shard(const char (*shards)[32], int n, const char *shard)
+{
+	unsigned k, total, k0, total0;
+
+	if (sscanf(shard, "%u/%u", &k, &total) != 2 ||
+	    sscanf(shards[0], "%u/%u", &k0, &total0) != 2 || total != total0)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(shards[i], shard))
+			return 0;
+	return 1;
+}
+
 /* --- merge -----------------------------------------------------------------
  */
 
@@ -450,6 +479,10 @@ int cmd_merge(const struct cli *cli)
 	char err[700];
 	int status;
 
+	char(*shards)[32] = calloc((size_t)cli->nfiles, sizeof(*shards));
+
+	if (!shards)
+		return EXIT_HARNESS;
 	sweep_state_init(&all);
 	snprintf(all.backend, sizeof(all.backend), "merged");
 	for (int f = 0; f < cli->nfiles; f++) {
@@ -464,6 +497,7 @@ int cmd_merge(const struct cli *cli)
 					 cli->files[f]);
 			fprintf(stderr, "ist-torture: %s\n", err);
 			sweep_state_free(&all);
+			free(shards);
 			return EXIT_USAGE;
 		}
 		if (!sweep_state_complete(&one))
@@ -482,9 +516,24 @@ int cmd_merge(const struct cli *cli)
 				to->progress = STUB_PENDING;
 			stub_result_add(&to->result, &one.stubs[i].result);
 		}
-		if (f == 0)
+		if (f == 0) {
 			snprintf(all.options, sizeof(all.options), "%s",
 				 one.options);
+		} else if (!same_but_shard(all.options, one.options) ||
+			   !other_shard(shards, f, one.shard)) {
+			fprintf(stderr,
+				"ist-torture: %s is not another shard of the "
+				"sweep %s is of (%s; %s): merge each shard of "
+				"one sweep once\n",
+				cli->files[f], cli->files[0],
+				one.shard[0] ? one.shard : "not sharded",
+				one.options);
+			sweep_state_free(&one);
+			sweep_state_free(&all);
+			free(shards);
+			return EXIT_USAGE;
+		}
+		snprintf(shards[f], sizeof(shards[f]), "%s", one.shard);
 		if (all.seconds < one.seconds)
 			all.seconds = one.seconds;
 		if (coverage_merge(&all.coverage, &one.coverage, err,
@@ -493,6 +542,7 @@ int cmd_merge(const struct cli *cli)
 				err);
 			sweep_state_free(&one);
 			sweep_state_free(&all);
+			free(shards);
 			return EXIT_USAGE;
 		}
 		sweep_state_free(&one);
@@ -504,5 +554,6 @@ int cmd_merge(const struct cli *cli)
 	print_summary(stdout, &all);
 	printf("result: %s\n", status_words(status));
 	sweep_state_free(&all);
+	free(shards);
 	return status;
 }

@@ -7,6 +7,7 @@
 #include "../injectors/injector.h"
 #include "atomic_file.h"
 #include "coverage.h"
+#include "xalloc.h"
 #include "oracle.h"
 
 static const char *const outcome_names[COV_OUTCOME_COUNT] = {
@@ -41,26 +42,10 @@ void coverage_free(struct coverage *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static void *grow(void *p, size_t *cap, size_t n, size_t size)
-{
-	size_t want = *cap ? *cap * 2 : 64;
-	void *np;
-
-	if (n < *cap)
-		return p;
-	np = realloc(p, want * size);
-	if (!np) {
-		fprintf(stderr, "ist-torture: out of memory (coverage map)\n");
-		exit(3);
-	}
-	*cap = want;
-	return np;
-}
-
 struct cov_stub *coverage_stub(struct coverage *c, const char *name,
 			       uint64_t image_hash, char *err, size_t errlen)
 {
-	size_t i = 0, cap = c->n;
+	size_t i = 0;
 	struct cov_stub *s;
 
 	while (i < c->n && strcmp(c->stubs[i].name, name) < 0)
@@ -75,7 +60,7 @@ struct cov_stub *coverage_stub(struct coverage *c, const char *name,
 			 name, c->stubs[i].image_hash, image_hash);
 		return NULL;
 	}
-	c->stubs = grow(c->stubs, &cap, c->n, sizeof(*c->stubs));
+	c->stubs = xrealloc(c->stubs, c->n + 1, sizeof(*c->stubs));
 	memmove(&c->stubs[i + 1], &c->stubs[i], (c->n - i) * sizeof(*c->stubs));
 	c->n++;
 	s = &c->stubs[i];
@@ -94,11 +79,7 @@ unsigned cov_window(struct cov_stub *s, const char *label)
 			return (unsigned)i;
 	/* Grown one at a time: windows are few (tens per stub). */
 	cap = s->nwindows + 1;
-	s->windows = realloc(s->windows, cap * sizeof(*s->windows));
-	if (!s->windows) {
-		fprintf(stderr, "ist-torture: out of memory (coverage map)\n");
-		exit(3);
-	}
+	s->windows = xrealloc(s->windows, cap, sizeof(*s->windows));
 	snprintf(s->windows[s->nwindows], WINDOW_LABEL_MAX, "%s", label);
 	return (unsigned)s->nwindows++;
 }
@@ -158,8 +139,8 @@ static struct cov_cell *cell_get(struct cov_stub *s, uint64_t addr,
 	if (!found) {
 		unsigned w = cov_window(s, win);
 
-		s->cells = grow(s->cells, &s->cap_cells, s->ncells,
-				sizeof(*s->cells));
+		s->cells = xgrow(s->cells, &s->cap_cells, s->ncells,
+				 sizeof(*s->cells));
 		memmove(&s->cells[i + 1], &s->cells[i],
 			(s->ncells - i) * sizeof(*s->cells));
 		s->ncells++;
@@ -222,7 +203,7 @@ void cov_reach(struct cov_stub *s, uint64_t addr, const char *window, int depth)
 		else
 			lo = mid + 1;
 	}
-	s->reach = grow(s->reach, &s->cap_reach, s->nreach, sizeof(*s->reach));
+	s->reach = xgrow(s->reach, &s->cap_reach, s->nreach, sizeof(*s->reach));
 	memmove(&s->reach[lo + 1], &s->reach[lo],
 		(s->nreach - lo) * sizeof(*s->reach));
 	s->nreach++;
@@ -275,14 +256,9 @@ void coverage_print(FILE *f, const struct coverage *c)
 	fprintf(f, "ist-torture-coverage %d\n", COVERAGE_VERSION);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct cov_stub *s = &c->stubs[i];
-		unsigned *order = calloc(s->nwindows + 1, sizeof(*order));
-		unsigned *rank = calloc(s->nwindows + 1, sizeof(*rank));
+		unsigned *order = xcalloc(s->nwindows, sizeof(*order));
+		unsigned *rank = xcalloc(s->nwindows, sizeof(*rank));
 
-		if (!order || !rank) {
-			fprintf(stderr,
-				"ist-torture: out of memory (coverage map)\n");
-			exit(3);
-		}
 		for (unsigned k = 0; k < s->nwindows; k++)
 			order[k] = k;
 		qsort_r(order, s->nwindows, sizeof(*order), label_cmp,
@@ -344,14 +320,6 @@ int coverage_save(const char *path, int merge, const struct coverage *c,
 		rc = coverage_write(path, &all, err, errlen);
 	coverage_free(&all);
 	return rc;
-}
-
-static int parse_kind(const char *name)
-{
-	for (int k = 0; k < EVENT_KIND_COUNT; k++)
-		if (strcmp(injector_for(k)->name, name) == 0)
-			return k;
-	return -1;
 }
 
 static int parse_outcome(const char *name)
@@ -461,7 +429,9 @@ static int read_map(FILE *f, const char *path, struct coverage *c, char *err,
 			   &addr, &win, word[0], &depth, &tried, &skipped,
 			   word[1], word[2], &n) == 8 &&
 		    !line[n]) {
-			kind = parse_kind(word[0]);
+			kind = injector_by_name(word[0])
+				       ? (int)injector_by_name(word[0])->kind
+				       : -1;
 			outcome = parse_outcome(word[1]);
 			verdict = parse_verdict(word[2]);
 			if (win >= nwin || depth < 1 ||

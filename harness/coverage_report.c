@@ -1,46 +1,24 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "../injectors/injector.h"
 #include "atomic_file.h"
 #include "coverage_report.h"
+#include "xalloc.h"
 #include "disasm.h"
 #include "oracle.h"
+#include "subprocess.h"
+#include "text_escape.h"
 
 #define AT_MAX 160
 
 /* Untried combinations the summary names before it only counts them. */
 #define UNTRIED_MAX_LINES  24
 #define UNTRIED_MAX_RANGES 6
-
-static void *xrealloc(void *p, size_t n, size_t size)
-{
-	void *np = realloc(p, (n ? n : 1) * size);
-
-	if (!np) {
-		fprintf(stderr,
-			"ist-torture: out of memory (coverage report)\n");
-		exit(3);
-	}
-	return np;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-
-	if (!p) {
-		fprintf(stderr,
-			"ist-torture: out of memory (coverage report)\n");
-		exit(3);
-	}
-	return p;
-}
 
 /* --- the stub's text and what the map says of each boundary ------------- */
 
@@ -75,14 +53,24 @@ struct agg {
 
 #define ALL_WINDOWS (-1L)
 
-static size_t first_cell(const struct cov_stub *s, uint64_t addr)
+/* Cells and reach records are both sorted by an address that is their
+ * first member: one search serves both. */
+_Static_assert(offsetof(struct cov_cell, addr) == 0, "addr leads a cell");
+_Static_assert(offsetof(struct cov_reach, addr) == 0, "addr leads a reach");
+
+/* The index of the first of n records of size bytes at base whose
+ * address is not below addr (n when there is none). */
+static size_t first_at(const void *base, size_t n, size_t size, uint64_t addr)
 {
-	size_t lo = 0, hi = s->ncells;
+	const unsigned char *b = base;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t a;
 
-		if (s->cells[mid].addr < addr)
+		memcpy(&a, b + mid * size, sizeof(a));
+		if (a < addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -90,19 +78,14 @@ static size_t first_cell(const struct cov_stub *s, uint64_t addr)
 	return lo;
 }
 
+static size_t first_cell(const struct cov_stub *s, uint64_t addr)
+{
+	return first_at(s->cells, s->ncells, sizeof(*s->cells), addr);
+}
+
 static size_t first_reach(const struct cov_stub *s, uint64_t addr)
 {
-	size_t lo = 0, hi = s->nreach;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (s->reach[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return first_at(s->reach, s->nreach, sizeof(*s->reach), addr);
 }
 
 static void add_cell(struct agg *a, const struct cov_cell *c)
@@ -157,15 +140,6 @@ static char mark_of(const struct agg *a)
 	return a->reached ? '.' : ' ';
 }
 
-static const char *kind_name(int kind)
-{
-	const struct injector *in = kind >= 0 && kind < EVENT_KIND_COUNT
-					    ? injector_for(kind)
-					    : NULL;
-
-	return in ? in->name : "?";
-}
-
 static const char *verdict_text(int verdict)
 {
 	return verdict >= 0 && verdict < VERDICT_KIND_COUNT
@@ -178,10 +152,7 @@ static void add_row(struct view *v, size_t *cap, uint64_t addr,
 {
 	struct row *r;
 
-	if (v->nrows == *cap) {
-		*cap = *cap ? *cap * 2 : 256;
-		v->rows = xrealloc(v->rows, *cap, sizeof(*v->rows));
-	}
+	v->rows = xgrow(v->rows, cap, v->nrows, sizeof(*v->rows));
 	r = &v->rows[v->nrows++];
 	memset(r, 0, sizeof(*r));
 	r->addr = addr;
@@ -442,7 +413,7 @@ void coverage_listing(FILE *f, const struct cov_image *ci)
 	fprintf(f, "  handles:");
 	for (int k = 0; k < EVENT_KIND_COUNT; k++)
 		if (lay->handles & (1u << k))
-			fprintf(f, " %s", kind_name(k));
+			fprintf(f, " %s", event_kind_name(k));
 	fprintf(f, "; swept:");
 	for (int d = 1; d <= SCHEDULE_MAX_DEPTH; d++) {
 		char sep = ':';
@@ -452,7 +423,7 @@ void coverage_listing(FILE *f, const struct cov_image *ci)
 		fprintf(f, " d%d", d);
 		for (int k = 0; k < EVENT_KIND_COUNT; k++)
 			if (s->events[d - 1] & (1u << k)) {
-				fprintf(f, "%c%s", sep, kind_name(k));
+				fprintf(f, "%c%s", sep, event_kind_name(k));
 				sep = ',';
 			}
 	}
@@ -480,7 +451,7 @@ void coverage_listing(FILE *f, const struct cov_image *ci)
 		for (int k = 0; k < EVENT_KIND_COUNT; k++)
 			if (v.kinds[d - 1] & (1u << k)) {
 				fprintf(f, "%s%c", first ? "" : " ",
-					kind_name(k)[0]);
+					event_kind_name(k)[0]);
 				first = 0;
 			}
 	}
@@ -567,7 +538,28 @@ static void print_tally(FILE *f, const char *indent, int d, int k,
 	else
 		snprintf(worst, sizeof(worst), "-");
 	fprintf(f, "%sd%-4d %-6s %-15s %7s %8zu %10" PRIu64 "  %s\n", indent, d,
-		kind_name(k), cov, pct, t->skipped, t->trials, worst);
+		event_kind_name(k), cov, pct, t->skipped, t->trials, worst);
+}
+
+/* The summary's rows of one depth, one per event kind shown, over the
+ * map's boundaries in one window or all of them. */
+static void print_depth(FILE *f, const char *indent, const struct view *v,
+			const uint64_t *addrs, size_t naddrs, long window,
+			int d)
+{
+	for (int k = 0; k < EVENT_KIND_COUNT; k++) {
+		struct tally t = {0};
+
+		if (!(v->kinds[d - 1] & (1u << k)))
+			continue;
+		for (size_t i = 0; i < naddrs; i++) {
+			struct agg a;
+
+			agg_at(v->ci->stub, addrs[i], window, k, d, &a);
+			tally_add(&t, &a);
+		}
+		print_tally(f, indent, d, k, &t);
+	}
 }
 
 static void print_header(FILE *f, const char *indent)
@@ -665,13 +657,13 @@ static void print_untried(FILE *f, const struct view *v, unsigned w,
 			if (!header)
 				fprintf(f, "  %s:\n", s->windows[w]);
 			header = 1;
-			fprintf(f, "    d%d %s", d, kind_name(k));
+			fprintf(f, "    d%d %s", d, event_kind_name(k));
 			done |= 1u << k;
 			for (int j = k + 1; j < EVENT_KIND_COUNT; j++)
 				if (nset[j] == nset[k] && !(done & (1u << j)) &&
 				    !memcmp(set[j], set[k],
 					    nset[k] * sizeof(**set))) {
-					fprintf(f, ",%s", kind_name(j));
+					fprintf(f, ",%s", event_kind_name(j));
 					done |= 1u << j;
 				}
 			fprintf(f, ":");
@@ -705,19 +697,7 @@ void coverage_summary(FILE *f, const struct cov_image *ci)
 		   "skipped: enumerated, cannot be tried there)\n");
 	print_header(f, "  ");
 	for (int d = 1; d <= SCHEDULE_MAX_DEPTH; d++)
-		for (int k = 0; k < EVENT_KIND_COUNT; k++) {
-			struct tally t = {0};
-
-			if (!(v.kinds[d - 1] & (1u << k)))
-				continue;
-			for (size_t i = 0; i < naddrs; i++) {
-				struct agg a;
-
-				agg_at(s, addrs[i], ALL_WINDOWS, k, d, &a);
-				tally_add(&t, &a);
-			}
-			print_tally(f, "  ", d, k, &t);
-		}
+		print_depth(f, "  ", &v, addrs, naddrs, ALL_WINDOWS, d);
 
 	for (unsigned w = 0; w < s->nwindows; w++)
 		order[w] = w;
@@ -738,21 +718,9 @@ void coverage_summary(FILE *f, const struct cov_image *ci)
 				agg_at(s, addrs[i], (long)w, -1, d, &a);
 				tally_add(&seen, &a);
 			}
-			if (!seen.reached)
-				continue;
-			for (int k = 0; k < EVENT_KIND_COUNT; k++) {
-				struct tally t = {0};
-
-				if (!(v.kinds[d - 1] & (1u << k)))
-					continue;
-				for (size_t i = 0; i < naddrs; i++) {
-					struct agg a;
-
-					agg_at(s, addrs[i], (long)w, k, d, &a);
-					tally_add(&t, &a);
-				}
-				print_tally(f, "    ", d, k, &t);
-			}
+			if (seen.reached)
+				print_depth(f, "    ", &v, addrs, naddrs,
+					    (long)w, d);
 		}
 	}
 
@@ -772,65 +740,6 @@ void coverage_summary(FILE *f, const struct cov_image *ci)
 	free(order);
 	free(addrs);
 	view_free(&v);
-}
-
-/* --- running a program --------------------------------------------------- */
-
-/* Runs argv with stdin and stdout on the given descriptors (-1: ours).
- * Returns its wait status, or -1 when it could not be started (errno set;
- * ENOENT when the program is not installed). */
-static int run_program(char *const argv[], int in_fd, int out_fd)
-{
-	int status, fds[2], e = 0;
-	ssize_t got;
-	pid_t pid;
-
-	/* A close-on-exec pipe tells an exec that failed (the child writes
-	 * errno) from a program that ran and failed (nothing to read). */
-	if (pipe2(fds, O_CLOEXEC))
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		if ((in_fd >= 0 && dup2(in_fd, 0) < 0) ||
-		    (out_fd >= 0 && dup2(out_fd, 1) < 0))
-			e = errno;
-		else {
-			execvp(argv[0], argv);
-			e = errno;
-		}
-		if (write(fds[1], &e, sizeof(e)) < 0)
-			_exit(126);
-		_exit(127);
-	}
-	close(fds[1]);
-	do
-		got = read(fds[0], &e, sizeof(e));
-	while (got < 0 && errno == EINTR);
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (got == (ssize_t)sizeof(e)) {
-		errno = e;
-		return -1;
-	}
-	return status;
-}
-
-static void describe_status(char *buf, size_t len, int status)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
-	else
-		snprintf(buf, len, "wait status 0x%x", status);
 }
 
 /* --- source lines (addr2line) -------------------------------------------- */
@@ -866,8 +775,7 @@ static int addr2line(const char *elf, const uint64_t *addrs, size_t n,
 			 strerror(errno));
 		goto done;
 	}
-	fflush(stdout);
-	status = run_program(argv, fileno(in), fileno(res));
+	status = subprocess_run(argv, fileno(in), fileno(res));
 	if (status < 0 && errno == ENOENT) {
 		snprintf(err, errlen,
 			 "addr2line not found: apt-get install binutils");
@@ -879,7 +787,7 @@ static int addr2line(const char *elf, const uint64_t *addrs, size_t n,
 		goto done;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		describe_status(why, sizeof(why), status);
+		subprocess_describe(why, sizeof(why), status);
 		snprintf(err, errlen,
 			 "addr2line -e %s failed (%s): is it the stub's ELF?",
 			 elf, why);
@@ -902,12 +810,7 @@ static int addr2line(const char *elf, const uint64_t *addrs, size_t n,
 		if (*end || !ln || ln > 0xffffffffu)
 			continue;
 		*colon = 0;
-		out[i].file = strdup(line);
-		if (!out[i].file) {
-			fprintf(stderr, "ist-torture: out of memory (coverage "
-					"report)\n");
-			exit(3);
-		}
+		out[i].file = xstrdup(line);
 		out[i].line = (unsigned)ln;
 	}
 	if (i != n) {
@@ -1010,10 +913,7 @@ static int lcov_collect(const struct cov_image *ci, size_t stub,
 					trials_at(s, r->addr);
 			continue;
 		}
-		if (*nrecs == *cap) {
-			*cap = *cap ? *cap * 2 : 256;
-			*recs = xrealloc(*recs, *cap, sizeof(**recs));
-		}
+		*recs = xgrow(*recs, cap, *nrecs, sizeof(**recs));
 		e = &(*recs)[(*nrecs)++];
 		memset(e, 0, sizeof(*e));
 		e->file = (*lines)[i].file;
@@ -1201,9 +1101,7 @@ int coverage_render_html(const char *lcov_path, const char *dir, char *err,
 	char why[64];
 	int status;
 
-	fflush(stdout);
-	fflush(stderr);
-	status = run_program(argv, -1, -1);
+	status = subprocess_run(argv, -1, -1);
 	if (status < 0 && errno == ENOENT) {
 		snprintf(err, errlen,
 			 "genhtml not found: apt-get install lcov");
@@ -1215,7 +1113,7 @@ int coverage_render_html(const char *lcov_path, const char *dir, char *err,
 		return -1;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		describe_status(why, sizeof(why), status);
+		subprocess_describe(why, sizeof(why), status);
 		snprintf(err, errlen,
 			 "genhtml failed (%s) on %s into %s: see its message "
 			 "above",
@@ -1227,74 +1125,31 @@ int coverage_render_html(const char *lcov_path, const char *dir, char *err,
 
 /* --- JSON ---------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0. */
-static int utf8_len(const unsigned char *p)
+/* The i-th object of the cells or reach array, opened with what both
+ * kinds of record say: the boundary, and the window it was met in. */
+static void json_record(FILE *f, const struct cov_image *ci, size_t i,
+			uint64_t addr, unsigned window)
 {
-	int n;
+	const struct cov_stub *s = ci->stub;
+	char at[AT_MAX];
 
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0 && p[0] >= 0xc2)
-		n = 2;
-	else if ((p[0] & 0xf0) == 0xe0)
-		n = 3;
-	else if ((p[0] & 0xf8) == 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (int i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	/* Overlong 3- and 4-byte forms, surrogates, beyond U+10FFFF. */
-	if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) ||
-	    (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
-	    (n == 4 && p[0] == 0xf0 && p[1] < 0x90) ||
-	    (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
-		return 0;
-	return n;
-}
-
-/* A JSON string. Bytes that are not UTF-8 (a symbol name can hold any)
- * become U+FFFD, so the file always parses. */
-static void json_str(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	fputc('"', f);
-	while (*p) {
-		int n;
-
-		if (*p == '"' || *p == '\\') {
-			fprintf(f, "\\%c", *p++);
-			continue;
-		}
-		if (*p < 0x20) {
-			fprintf(f, "\\u%04x", *p++);
-			continue;
-		}
-		n = utf8_len(p);
-		if (!n) {
-			fputs("\\ufffd", f);
-			p++;
-			continue;
-		}
-		fwrite(p, 1, (size_t)n, f);
-		p += n;
-	}
-	fputc('"', f);
+	fprintf(f, "%s\n{\"addr\":\"0x%" PRIx64 "\",\"at\":", i ? "," : "",
+		addr);
+	json_string(f, image_format_addr(ci->img, addr, at, sizeof(at)));
+	fprintf(f, ",\"window\":");
+	json_string(f, window < s->nwindows ? s->windows[window] : "");
 }
 
 static void json_stub(FILE *f, const struct cov_image *ci)
 {
 	const struct cov_stub *s = ci->stub;
-	char at[AT_MAX];
 	int maxd = 0;
 
 	for (int d = 1; d <= SCHEDULE_MAX_DEPTH; d++)
 		if (s->events[d - 1])
 			maxd = d;
 	fprintf(f, "{\"name\":");
-	json_str(f, s->name);
+	json_string(f, s->name);
 	fprintf(f, ",\"image_hash\":\"%016" PRIx64 "\",\"events\":[",
 		s->image_hash);
 	for (int d = 1; d <= maxd; d++) {
@@ -1304,7 +1159,7 @@ static void json_stub(FILE *f, const struct cov_image *ci)
 		for (int k = 0; k < EVENT_KIND_COUNT; k++)
 			if (s->events[d - 1] & (1u << k)) {
 				fprintf(f, "%s", first ? "" : ",");
-				json_str(f, kind_name(k));
+				json_string(f, event_kind_name(k));
 				first = 0;
 			}
 		fprintf(f, "]");
@@ -1312,31 +1167,24 @@ static void json_stub(FILE *f, const struct cov_image *ci)
 	fprintf(f, "],\n\"windows\":[");
 	for (size_t w = 0; w < s->nwindows; w++) {
 		fprintf(f, "%s", w ? "," : "");
-		json_str(f, s->windows[w]);
+		json_string(f, s->windows[w]);
 	}
 	fprintf(f, "],\n\"cells\":[");
 	for (size_t i = 0; i < s->ncells; i++) {
 		const struct cov_cell *c = &s->cells[i];
 
-		fprintf(f,
-			"%s\n{\"addr\":\"0x%" PRIx64 "\",\"at\":", i ? "," : "",
-			c->addr);
-		json_str(f,
-			 image_format_addr(ci->img, c->addr, at, sizeof(at)));
-		fprintf(f, ",\"window\":");
-		json_str(f,
-			 c->window < s->nwindows ? s->windows[c->window] : "");
+		json_record(f, ci, i, c->addr, c->window);
 		fprintf(f, ",\"event\":");
-		json_str(f, kind_name(c->kind));
+		json_string(f, event_kind_name(c->kind));
 		fprintf(f,
 			",\"depth\":%d,\"tried\":%" PRIu64
 			",\"skipped\":%" PRIu64 ",\"worst\":",
 			c->depth, c->tried, c->skipped);
-		json_str(f, cov_outcome_name(c->worst));
+		json_string(f, cov_outcome_name(c->worst));
 		fprintf(f, ",\"worst_verdict\":");
 		/* A cell only skipped has no verdict: null, not "pass". */
 		if (c->tried)
-			json_str(f, verdict_text(c->worst_verdict));
+			json_string(f, verdict_text(c->worst_verdict));
 		else
 			fprintf(f, "null");
 		fprintf(f, "}");
@@ -1345,14 +1193,7 @@ static void json_stub(FILE *f, const struct cov_image *ci)
 	for (size_t i = 0; i < s->nreach; i++) {
 		const struct cov_reach *r = &s->reach[i];
 
-		fprintf(f,
-			"%s\n{\"addr\":\"0x%" PRIx64 "\",\"at\":", i ? "," : "",
-			r->addr);
-		json_str(f,
-			 image_format_addr(ci->img, r->addr, at, sizeof(at)));
-		fprintf(f, ",\"window\":");
-		json_str(f,
-			 r->window < s->nwindows ? s->windows[r->window] : "");
+		json_record(f, ci, i, r->addr, r->window);
 		fprintf(f, ",\"depth\":%d}", r->depth);
 	}
 	fprintf(f, "]}");

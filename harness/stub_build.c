@@ -1,15 +1,14 @@
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "guest_build.h" /* generated: how the bundled stubs are built */
 #include "stub_build.h"
+#include "subprocess.h"
 #include "tempdir.h"
 
 #define MAX_ARGS 64
@@ -28,48 +27,6 @@ static int stub_name(const char *source, char *name, size_t len)
 	}
 	name[n] = 0;
 	return n ? 0 : -1;
-}
-
-/* Runs argv, its output going where ours goes. Returns its exit status, or
- * -1 when it could not be started (errno set). */
-static int run(char *const argv[])
-{
-	int status, fds[2];
-	pid_t pid;
-
-	/* A close-on-exec pipe tells an exec that failed (the child writes
-	 * errno) from a program that ran and failed (nothing to read). */
-	if (pipe2(fds, O_CLOEXEC))
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		int e;
-
-		close(fds[0]);
-		execvp(argv[0], argv);
-		e = errno;
-		if (write(fds[1], &e, sizeof(e)) < 0)
-			_exit(126);
-		_exit(127);
-	}
-	close(fds[1]);
-	{
-		int e = 0;
-		ssize_t got = read(fds[0], &e, sizeof(e));
-		close(fds[0]);
-		if (waitpid(pid, &status, 0) < 0)
-			return -1;
-		if (got == (ssize_t)sizeof(e)) {
-			errno = e;
-			return -1;
-		}
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 int stub_build(const char *source, struct stub_build *b, char *err,
@@ -135,7 +92,7 @@ int stub_build(const char *source, struct stub_build *b, char *err,
 	argv[n++] = b->elf;
 	argv[n] = NULL;
 
-	rc = run(argv);
+	rc = subprocess_run(argv, -1, -1);
 	{
 		int e = errno;
 		free(flags);

@@ -7,6 +7,7 @@
 
 #include "crashfile.h"
 #include "trial.h"
+#include "xalloc.h"
 
 /* The verdict each exact declaration asks for. */
 static const enum verdict_kind expected_kind[IST_EXPECT_MAX + 1] = {
@@ -721,13 +722,8 @@ static size_t count_first_level(struct sweeper *w, const struct trace *t)
 static void sweep_trace(struct sweeper *w, const struct trace *t,
 			const char *resumed_in, int level, struct path *p)
 {
-	char(*windows)[WINDOW_LABEL_MAX] =
-		calloc(t->n ? t->n : 1, sizeof(*windows));
+	char(*windows)[WINDOW_LABEL_MAX] = xcalloc(t->n, sizeof(*windows));
 
-	if (!windows) {
-		fprintf(stderr, "ist-torture: out of memory (windows)\n");
-		exit(3);
-	}
 	window_label_trace(&w->s->img, &w->s->lay, t, resumed_in, windows);
 	sweep_trace_labelled(w, t, (const char(*)[WINDOW_LABEL_MAX])windows,
 			     level, p);

@@ -6,6 +6,7 @@
 #include "../injectors/injector.h"
 #include "atomic_file.h"
 #include "sweep_state.h"
+#include "xalloc.h"
 
 static const char *const progress_names[] = {
 	[STUB_PENDING] = "pending",
@@ -35,12 +36,7 @@ struct state_stub *sweep_state_stub(struct sweep_state *st, const char *name)
 	for (size_t i = 0; i < st->n; i++)
 		if (strcmp(st->stubs[i].result.name, name) == 0)
 			return &st->stubs[i];
-	s = realloc(st->stubs, (st->n + 1) * sizeof(*s));
-	if (!s) {
-		fprintf(stderr, "ist-torture: out of memory (sweep state)\n");
-		exit(3);
-	}
-	st->stubs = s;
+	st->stubs = xrealloc(st->stubs, st->n + 1, sizeof(*s));
 	s = &st->stubs[st->n++];
 	memset(s, 0, sizeof(*s));
 	snprintf(s->result.name, sizeof(s->result.name), "%s", name);
@@ -253,16 +249,13 @@ static int read_failure(struct reader *r, struct stub_result *res)
 			  : !strcmp(k, "outside") ? &x.outside
 						  : &x.as_declared) = (int)n;
 		} else if (!strcmp(k, "event")) {
-			int kind = -1;
+			const struct injector *inj = injector_by_name(v);
 
-			for (int e = 0; e < EVENT_KIND_COUNT; e++)
-				if (!strcmp(injector_for(e)->name, v))
-					kind = e;
-			if (kind < 0) {
+			if (!inj) {
 				free(x.details);
 				return bad(r, "unknown event kind");
 			}
-			x.kind = kind;
+			x.kind = inj->kind;
 		} else if (strcmp(k, "schedule") && strcmp(k, "window") &&
 			   strcmp(k, "verdict") && strcmp(k, "declared") &&
 			   strcmp(k, "assumption") && strcmp(k, "signature") &&

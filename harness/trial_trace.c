@@ -1,5 +1,6 @@
 #include <inttypes.h>
 
+#include "text_escape.h"
 #include "trial_trace.h"
 
 static const char *gpr_names[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi",
@@ -100,22 +101,6 @@ void trial_trace_print(FILE *f, const struct guest_image *img,
 		fprintf(f, "\n");
 	}
 	fprintf(f, "  end: %s\n", t->end[0] ? t->end : "the workload finished");
-}
-
-void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 static void json_changed(FILE *f, const struct kvm_regs *a,

@@ -17,7 +17,4 @@ void trial_trace_print(FILE *f, const struct guest_image *img,
 void trial_trace_json(FILE *f, const struct guest_image *img,
 		      const struct guest_layout *lay, const struct trace *t);
 
-/* s as a JSON string, quotes included. */
-void json_string(FILE *f, const char *s);
-
 #endif

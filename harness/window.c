@@ -4,6 +4,7 @@
 
 #include "model.h"
 #include "window.h"
+#include "xalloc.h"
 
 enum stack_kind {
 	STACK_USER,
@@ -232,12 +233,8 @@ void window_label_trace(const struct guest_image *img,
 			const char *resumed_in, char (*out)[WINDOW_LABEL_MAX])
 {
 	size_t handler_end = t->resumed < t->n ? t->resumed : t->n;
-	struct window_class *cls = calloc(t->n ? t->n : 1, sizeof(*cls));
+	struct window_class *cls = xcalloc(t->n, sizeof(*cls));
 
-	if (!cls) {
-		fprintf(stderr, "ist-torture: out of memory (windows)\n");
-		exit(3);
-	}
 	for (size_t i = 0; i < t->n; i++)
 		classify(img, lay, &t->b[i].snap.state, &cls[i]);
 	for (size_t from = 0, to; from < t->n; from = to) {

@@ -77,6 +77,9 @@ struct injector {
 /* NULL when there is no injector by that name. */
 const struct injector *injector_by_name(const char *name);
 const struct injector *injector_for(enum event_kind kind);
+/* The kind's name ("nmi"), or "?" for a number that is no kind (read from
+ * a file). */
+const char *event_kind_name(int kind);
 /* "nmi" ... comma-separated, for error messages. */
 const char *injector_names(void);
 

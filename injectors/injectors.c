@@ -41,6 +41,12 @@ const struct injector *injector_for(enum event_kind kind)
 	return kind < EVENT_KIND_COUNT ? injectors[kind] : NULL;
 }
 
+const char *event_kind_name(int kind)
+{
+	return kind >= 0 && kind < EVENT_KIND_COUNT ? injectors[kind]->name
+						    : "?";
+}
+
 const char *injector_names(void)
 {
 	static char names[128];

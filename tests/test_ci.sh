@@ -52,9 +52,11 @@ fi
 sweep=(sweep --stub naive-ist,linux --events nmi:nmi,mc --at entry_SYSCALL_64
 	--crash-dir none)
 start=$(date +%s.%N)
+# Seconds as decimals: awk, which every Debian has (bc may be missing).
+calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 run "${sweep[@]}" --coverage full.map --json full.json --junit full.xml >full.out 2>&1
 rc=$?
-took=$(echo "$(date +%s.%N) - $start" | bc)
+took=$(calc "$(date +%s.%N) - $start")
 [ $rc -eq 0 ] || fail "unsharded sweep exits $rc: $(tail -n 1 full.out)"
 for k in 1 2; do
 	run "${sweep[@]}" --shard $k/2 --resume s$k.state --coverage s$k.map >s$k.out 2>&1 ||
@@ -99,7 +101,7 @@ for _ in $(seq 1 600); do
 	grep -q "^stub " r1.out 2>/dev/null && break
 	sleep 0.05
 done
-sleep "$(echo "scale=2; $took / 5" | bc)" # into the second stub
+sleep "$(calc "$took / 5")" # into the second stub
 kill -TERM $pid 2>/dev/null
 wait $pid
 rc=$?
@@ -121,7 +123,7 @@ fi
 
 # 4. A time budget: run after run, each goes further, none repeats. A
 # third of the whole sweep's time each, whatever the machine's speed.
-budget=$(echo "scale=2; $took / 3" | bc)
+budget=$(calc "$took / 3")
 runs=0
 while [ $runs -lt 40 ]; do
 	runs=$((runs + 1))
@@ -158,7 +160,20 @@ fi
 grep -q "summary of stub linux" cov.out && grep -q "syscall-gap" cov.out ||
 	fail "coverage listing lacks linux's summary or its syscall-gap window"
 
-# 6. Bad input: one line, exit 2, nothing lost.
+# 6. The progress line: on a terminal only.
+if grep -q "first injections" full.out; then
+	fail "a progress line went to a file: it is for terminals only"
+elif command -v script >/dev/null; then
+	script -qec "$bin sweep --stub naive-ist --depth 1 --events nmi --crash-dir none --guest-dir $guests" \
+		/dev/null >tty.out 2>&1
+	if grep -q "naive-ist: first injections [0-9]*/[0-9]*, [0-9]* schedules" tty.out; then
+		pass "a progress line on a terminal, none in a file"
+	else
+		fail "no progress line on a terminal: $(tail -c 300 tty.out)"
+	fi
+fi
+
+# 7. Bad input: one line, exit 2, nothing lost.
 expect_usage() {
 	local what=$1 pattern=$2
 	shift 2
@@ -182,6 +197,8 @@ expect_usage "a state resumed under other options" "other.state was made by a sw
 	run sweep --stub naive-ist --depth 1 --events nmi --resume other.state
 head -c 300 r.state >cut.state
 expect_usage "a state cut short" "cut.state:[0-9]+:" "$bin" merge cut.state
+expect_usage "a shard merged twice" "s1.state is not another shard" "$bin" merge s1.state s1.state
+expect_usage "a shard merged with an unsharded state" "r.state is not another shard" "$bin" merge s1.state r.state
 expect_usage "a shard out of range" "--shard is K/N" run sweep --shard 3/2
 cmp -s r.state other.state || fail "a refused resume changed the state file"
 

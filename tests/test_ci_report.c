@@ -127,6 +127,20 @@ static const char *xpath(const char *file, const char *expr)
 	return out;
 }
 
+/* The testcases of a suite are named want[0..n), in that order. */
+static void check_case_order(const char *file, int suite,
+			     const char *const *want, size_t n)
+{
+	char expr[128];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(expr, sizeof(expr),
+			 "string(//testsuite[%d]/testcase[%zu]/@name)", suite,
+			 i + 1);
+		CHECK_EQ_STR(xpath(file, expr), want[i]);
+	}
+}
+
 static void failure(struct sweep_failure *f, const char *sched, int depth,
 		    int kind, const char *window, const char *verdict,
 		    const char *declared, int as_declared, int outside,
@@ -252,10 +266,17 @@ static const struct ci_run run_info = {
 	.exit_status = 1,
 };
 
-#define CASE(w, e, d) "//testcase[@name=\"" w " / " e " / depth " #d "\"]"
+#define CASE_NAME(w, e, d) w " / " e " / depth " #d
+#define CASE(w, e, d)	   "//testcase[@name=\"" CASE_NAME(w, e, d) "\"]"
 
 static void test_junit(const struct stub_result *r, const struct coverage *cov)
 {
+	/* Sorted by window label, then event kind, then depth. */
+	static const char *const order[] = {
+		CASE_NAME(W_EXIT, "mc", 2),   CASE_NAME(W_KERNEL, "nmi", 1),
+		CASE_NAME(W_KERNEL, "db", 1), CASE_NAME(W_KERNEL, "irq", 1),
+		CASE_NAME(W_TCB, "db", 2),    CASE_NAME(W_GAP, "nmi", 1),
+	};
 	const char *file = path_in("junit.xml");
 	char err[600], *xml, *again;
 
@@ -289,19 +310,7 @@ static void test_junit(const struct stub_result *r, const struct coverage *cov)
 	CHECK_EQ_STR(
 		xpath(file, "string(//testsuite[1]/testcase[1]/@classname)"),
 		"ist-torture.buggy");
-	/* Sorted by window label, then event kind, then depth. */
-	CHECK_EQ_STR(xpath(file, "string(//testsuite[1]/testcase[1]/@name)"),
-		     W_EXIT " / mc / depth 2");
-	CHECK_EQ_STR(xpath(file, "string(//testsuite[1]/testcase[2]/@name)"),
-		     W_KERNEL " / nmi / depth 1");
-	CHECK_EQ_STR(xpath(file, "string(//testsuite[1]/testcase[3]/@name)"),
-		     W_KERNEL " / db / depth 1");
-	CHECK_EQ_STR(xpath(file, "string(//testsuite[1]/testcase[4]/@name)"),
-		     W_KERNEL " / irq / depth 1");
-	CHECK_EQ_STR(xpath(file, "string(//testsuite[1]/testcase[5]/@name)"),
-		     W_TCB " / db / depth 2");
-	CHECK_EQ_STR(xpath(file, "string(//testsuite[1]/testcase[6]/@name)"),
-		     W_GAP " / nmi / depth 1");
+	check_case_order(file, 1, order, sizeof(order) / sizeof(*order));
 	CHECK_EQ_STR(xpath(file, "count(" CASE(W_IST, "nmi", 2) ")"), "0");
 
 	/* A failure element exactly where a schedule is not as declared. */

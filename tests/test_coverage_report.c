@@ -100,10 +100,11 @@ static char *line_starting(const char *text, const char *prefix)
 }
 
 /* The marks of a row under the header's "dN:" columns: "x-." for
- * d1 n d m. */
-static void marks(const char *listing, const char *at, int depth, char *out,
-		  size_t len)
+ * d1 n d m. In a buffer the next call reuses, so that a check is one
+ * line. */
+static const char *marks(const char *listing, const char *at, int depth)
 {
+	static char out[16];
 	char prefix[200], col[8];
 	char *header = line_starting(listing, "  boundary");
 	char *row;
@@ -118,10 +119,10 @@ static void marks(const char *listing, const char *at, int depth, char *out,
 		fprintf(stderr, "no row %s or column %s\n", at, col);
 		free(header);
 		free(row);
-		return;
+		return out;
 	}
 	for (size_t i = (size_t)(h - header) + strlen(col);
-	     k + 1 < len && header[i] && header[i] != ' '; i += 2) {
+	     k + 1 < sizeof(out) && header[i] && header[i] != ' '; i += 2) {
 		out[k++] = i < strlen(row) ? row[i] : '?';
 		if (header[i + 1] != ' ')
 			break;
@@ -129,6 +130,7 @@ static void marks(const char *listing, const char *at, int depth, char *out,
 	out[k] = 0;
 	free(header);
 	free(row);
+	return out;
 }
 
 /* Whether a line of text, or of the section that starts with the line
@@ -171,16 +173,29 @@ static int has_tokens(const char *text, const char *section, const char *want)
 	return found;
 }
 
-static void test_listing(const struct cov_image *ci)
+/* What a report writes of ci, as a string to free; shown as well when
+ * COVERAGE_REPORT_SHOW is set, to see what the checks read. */
+static char *capture(void (*report)(FILE *, const struct cov_image *),
+		     const struct cov_image *ci)
 {
-	char *text = NULL, m[16], *l;
+	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
-	coverage_listing(f, ci);
+	if (!f) {
+		perror("open_memstream");
+		exit(1);
+	}
+	report(f, ci);
 	fclose(f);
 	if (getenv("COVERAGE_REPORT_SHOW"))
 		fputs(text, stdout);
+	return text;
+}
+
+static void test_listing(const struct cov_image *ci)
+{
+	char *text = capture(coverage_listing, ci), *l;
 
 	CHECK(strstr(text, "  + tried, every trial passed as declared") !=
 	      NULL);
@@ -190,24 +205,18 @@ static void test_listing(const struct cov_image *ci)
 	CHECK(l && strstr(l, "d1:n d m  d2:n m  window"));
 	free(l);
 
-	marks(text, "entry_SYSCALL_64+0x0", 1, m, sizeof(m));
-	CHECK_EQ_STR(m, "x-.");
-	marks(text, "entry_SYSCALL_64+0x0", 2, m, sizeof(m));
-	CHECK_EQ_STR(m, "  ");
-	marks(text, "entry_SYSCALL_64+0x3", 1, m, sizeof(m));
-	CHECK_EQ_STR(m, "Fas");
-	marks(text, "entry_SYSCALL_64+0xc", 1, m, sizeof(m));
-	CHECK_EQ_STR(m, "!+.");
-	marks(text, "entry_SYSCALL_64_after_hwframe+0x0", 1, m, sizeof(m));
-	CHECK_EQ_STR(m, "...");
-	marks(text, "entry_SYSCALL_64_after_hwframe+0x0", 2, m, sizeof(m));
-	CHECK_EQ_STR(m, "+.");
-	marks(text, "entry_SYSCALL_64_after_hwframe+0x3", 1, m, sizeof(m));
-	CHECK_EQ_STR(m, "   ");
-	marks(text, "asm_exc_nmi+0x0", 1, m, sizeof(m));
-	CHECK_EQ_STR(m, "   ");
-	marks(text, "asm_exc_nmi+0x0", 2, m, sizeof(m));
-	CHECK_EQ_STR(m, ".+");
+	CHECK_EQ_STR(marks(text, "entry_SYSCALL_64+0x0", 1), "x-.");
+	CHECK_EQ_STR(marks(text, "entry_SYSCALL_64+0x0", 2), "  ");
+	CHECK_EQ_STR(marks(text, "entry_SYSCALL_64+0x3", 1), "Fas");
+	CHECK_EQ_STR(marks(text, "entry_SYSCALL_64+0xc", 1), "!+.");
+	CHECK_EQ_STR(marks(text, "entry_SYSCALL_64_after_hwframe+0x0", 1),
+		     "...");
+	CHECK_EQ_STR(marks(text, "entry_SYSCALL_64_after_hwframe+0x0", 2),
+		     "+.");
+	CHECK_EQ_STR(marks(text, "entry_SYSCALL_64_after_hwframe+0x3", 1),
+		     "   ");
+	CHECK_EQ_STR(marks(text, "asm_exc_nmi+0x0", 1), "   ");
+	CHECK_EQ_STR(marks(text, "asm_exc_nmi+0x0", 2), ".+");
 
 	/* Every instruction is listed with its disassembly and windows. */
 	l = line_starting(text, "  entry_SYSCALL_64+0x0 ");
@@ -238,14 +247,7 @@ static void test_listing(const struct cov_image *ci)
 
 static void test_summary(const struct cov_image *ci)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	coverage_summary(f, ci);
-	fclose(f);
-	if (getenv("COVERAGE_REPORT_SHOW"))
-		fputs(text, stdout);
+	char *text = capture(coverage_summary, ci);
 
 	/* Depth 1 reached: sys+0x0, +0x3, +0xc, after_hwframe+0x0..0x2. */
 	CHECK(has_tokens(text, NULL,
@@ -506,9 +508,7 @@ static void test_cap_and_escape(uint64_t hash, const char *dir)
 	struct coverage c;
 	struct cov_stub *s;
 	struct cov_image ci;
-	char err[256], label[WINDOW_LABEL_MAX], path[600], *text = NULL, *l;
-	size_t len = 0;
-	FILE *f;
+	char err[256], label[WINDOW_LABEL_MAX], path[600], *text, *l;
 
 	coverage_init(&c);
 	s = coverage_stub(&c, "naive-ist", hash, err, sizeof(err));
@@ -525,9 +525,7 @@ static void test_cap_and_escape(uint64_t hash, const char *dir)
 	cov_reach(s, sys + 1, "w00 [cpl0]", 1);
 	ci = (struct cov_image){s, &img, &lay, elf};
 
-	f = open_memstream(&text, &len);
-	coverage_listing(f, &ci);
-	fclose(f);
+	text = capture(coverage_listing, &ci);
 	CHECK(strstr(text, "\nboundaries in the map that are no instruction "
 			   "start of the text above:\n") != NULL);
 	l = line_starting(text, "  entry_SYSCALL_64+0x1 ");
@@ -535,11 +533,8 @@ static void test_cap_and_escape(uint64_t hash, const char *dir)
 	      strstr(l, "w00 [cpl0]"));
 	free(l);
 	free(text);
-	text = NULL;
 
-	f = open_memstream(&text, &len);
-	coverage_summary(f, &ci);
-	fclose(f);
+	text = capture(coverage_summary, &ci);
 	/* 24 lines of "d1 nmi,db: ..."; the 7 other windows' 14 left. */
 	CHECK(strstr(text, "  ... and 14 more\n") != NULL);
 	CHECK_EQ_U64(count_lines(text, "    d1 nmi,db: "), 24);
