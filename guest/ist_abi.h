@@ -122,6 +122,11 @@
  * breakpoints and kprobes there) still meets data breakpoints, which a
  * user can set on its own memory. */
 #define IST_EVENT_DB_INSN 0x100
+/* KNOWN_HOLE: set in an assumption's events when it is no guarantee of the
+ * environment but a race the design knowingly leaves open (Linux's NMI
+ * prologue): its failures are still reported apart, and are what a fuzzer
+ * should find. */
+#define IST_ASSUME_HOLE 0x8000
 /* Frame rules a stub declares (RULES): how its design answers a nested
  * event, when that differs from "each body sees where its event struck".
  * NMI_REPEAT: Linux's nested NMI runs no body; the outer NMI runs its body

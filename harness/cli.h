@@ -48,8 +48,13 @@ struct cli {
 	const char *merge_out;	 /* coverage --merge OUT */
 	const char *lcov, *html; /* coverage --lcov FILE, --html DIR */
 	const char *resume;	 /* sweep --resume STATE */
-	double time_budget;	 /* sweep --time-budget SECONDS; 0: none */
-	const char *shard;	 /* "K/N" as given */
+	double time_budget; /* sweep --time-budget, fuzz --time SECONDS; 0: none
+			     */
+	int jobs;	    /* fuzz --jobs N */
+	const char *events_spec; /* --events as given */
+	int depth_given;
+	int fuzz_time_given; /* time_budget came from fuzz --time */
+	const char *shard;   /* "K/N" as given */
 	enum backend_choice backend;
 	int events_given;
 	int db_method_given;
@@ -70,5 +75,6 @@ int cmd_sweep(const struct cli *cli, const struct catalogue *cat);
 int cmd_merge(const struct cli *cli);
 int cmd_replay(const struct cli *cli, const struct catalogue *cat);
 int cmd_coverage(const struct cli *cli, const struct catalogue *cat);
+int cmd_fuzz(const struct cli *cli, const struct catalogue *cat);
 
 #endif

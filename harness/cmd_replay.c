@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "crashfile.h"
+#include "fuzz_input.h"
 #include "text_escape.h"
 #include "trial_trace.h"
 
@@ -160,6 +161,124 @@ static int load_crash(const struct cli *cli, const struct catalogue *cat,
 				return EXIT_USAGE;
 			}
 	}
+	return EXIT_AS_DECLARED;
+}
+
+/* --- libFuzzer's own artifacts: the raw bytes of an input --------------- */
+
+struct raw_replay {
+	struct fuzz_input in;
+	struct schedule last;
+	struct verdict verdict;
+	const struct ist_assume *assumption;
+	int judged;
+};
+
+static int raw_pick(void *ctx, int level, const struct trace *t,
+		    unsigned events, struct sweep_pick *out)
+{
+	return fuzz_input_pick(&((struct raw_replay *)ctx)->in, level, t,
+			       events, out);
+}
+
+static void raw_judged(void *ctx, const struct stub_sweep *s,
+		       const struct schedule *sc, const char *window,
+		       const struct verdict *v, int as_declared,
+		       const struct ist_assume *assumption)
+{
+	struct raw_replay *r = ctx;
+
+	(void)s;
+	(void)window;
+	(void)as_declared;
+	r->last = *sc;
+	r->verdict = *v;
+	r->assumption = assumption;
+	r->judged = 1;
+}
+
+/* Is the file a fuzzer input rather than a crash file? Then its bytes. */
+static int read_raw_input(const char *file, struct fuzz_input *in)
+{
+	uint8_t bytes[FUZZ_INPUT_BYTES + 1];
+	FILE *f = fopen(file, "rb");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(bytes, 1, sizeof(bytes), f);
+	fclose(f);
+	return fuzz_input_parse(bytes, n, SCHEDULE_MAX_DEPTH, in);
+}
+
+/* The schedule the input chooses on the stub it was fuzzed on (--stub),
+ * with the event kinds it was fuzzed with (--events, default all): run,
+ * judged, and written as a text crash file when it fails. Exit 0 when it
+ * fails, 1 when it passes now. */
+static int replay_raw(const struct cli *cli, const struct catalogue *cat,
+		      struct vm *vm, const char *file, struct coverage *cov)
+{
+	struct raw_replay r = {0};
+	struct sweep_options opt;
+	struct stub_sweep s;
+	char path[4096], sched[600], crash[4096], err[400];
+	int i = catalogue_find(cat, cli->stubs), harness_error;
+
+	if (read_raw_input(file, &r.in))
+		return -1; /* not one: a crash file, or an error to say */
+	if (i < 0) {
+		fprintf(stderr,
+			"ist-torture: %s is a fuzzer input, which names no "
+			"stub: give the one it was fuzzed on (--stub NAME)\n",
+			file);
+		return EXIT_USAGE;
+	}
+	if (fit_to_backend(vm, cli, &opt))
+		return EXIT_USAGE;
+	opt.depth = r.in.depth;
+	opt.pick = raw_pick;
+	opt.pick_ctx = &r;
+	opt.judged = raw_judged;
+	opt.judged_ctx = &r;
+	opt.coverage = cov;
+	opt.crash_dir = NULL;
+	catalogue_path(cat, (size_t)i, path, sizeof(path));
+	if (sweep_stub(vm, cat->names[i], path, &opt, &s, &harness_error) ||
+	    !r.judged || r.verdict.kind == VERDICT_HARNESS_ERROR) {
+		printf("%s: HARNESS ERROR: %s\n", file,
+		       r.judged ? r.verdict.summary
+		       : s.error[0]
+			       ? s.error
+			       : "the input chose no schedule (no event kind "
+				 "swept?)");
+		stub_sweep_free(&s);
+		return EXIT_HARNESS;
+	}
+	schedule_format(&s.img, &r.last, sched, sizeof(sched));
+	if (r.verdict.kind == VERDICT_PASS ||
+	    r.verdict.kind == VERDICT_ARCH_SHUTDOWN) {
+		printf("%s: fuzzer input for %s: %s: %s: it does not fail "
+		       "now\n",
+		       file, s.name, sched, verdict_name(r.verdict.kind));
+		stub_sweep_free(&s);
+		return EXIT_NOT_AS_DECLARED;
+	}
+	printf("%s: fuzzer input for %s: %s: %s%s\n", file, s.name, sched,
+	       verdict_name(r.verdict.kind),
+	       r.assumption ? " (outside the stub's assumptions)" : "");
+	if (cli->crash_dir) {
+		int rc = crash_write(cli->crash_dir, s.name, &s.img, opt.seed,
+				     opt.db_method == DB_BY_GUEST_DR, &r.last,
+				     &r.verdict, crash, sizeof(crash), err,
+				     sizeof(err));
+
+		if (rc < 0)
+			fprintf(stderr, "ist-torture: %s\n", err);
+		else
+			printf("  as a crash file: %s (replay --trace it)\n",
+			       crash);
+	}
+	stub_sweep_free(&s);
 	return EXIT_AS_DECLARED;
 }
 
@@ -355,11 +474,16 @@ int cmd_replay(const struct cli *cli, const struct catalogue *cat)
 		return EXIT_USAGE;
 	coverage_init(&cov);
 	for (int i = 0; i < cli->nfiles; i++) {
-		int rc = !strcmp(cli->command, "minimize")
-				 ? minimize_one(cli, cat, vm, cli->files[i])
-				 : replay_one(cli, cat, vm, cli->files[i],
-					      cli->coverage ? &cov : NULL);
+		const char *file = cli->files[i];
+		int rc;
 
+		/* A crash file, or a fuzzer input (libFuzzer's artifact). */
+		if (!strcmp(cli->command, "minimize"))
+			rc = minimize_one(cli, cat, vm, file);
+		else if ((rc = replay_raw(cli, cat, vm, file,
+					  cli->coverage ? &cov : NULL)) < 0)
+			rc = replay_one(cli, cat, vm, file,
+					cli->coverage ? &cov : NULL);
 		if (rc > status)
 			status = rc;
 		fflush(stdout);

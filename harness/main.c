@@ -35,6 +35,11 @@ static void usage(FILE *f)
 		"  merge STATE...  one report from the states of shards "
 		"(sweep\n"
 		"           --resume): --junit, --json, --coverage as sweep's\n"
+		"  fuzz     libFuzzer over one stub's nested schedules (--stub "
+		"NAME,\n"
+		"           --time SECONDS, --jobs N), guided by the guest's "
+		"coverage\n"
+		"           (docs/fuzzing.md)\n"
 		"  coverage MAP...  each stub's entry text, instruction by\n"
 		"           instruction, marked with what was tried at each "
 		"depth\n"
@@ -101,6 +106,10 @@ static void usage(FILE *f)
 		"keep\n"
 		"                     the state there (SIGINT/SIGTERM stop "
 		"cleanly)\n"
+		"  --time S           fuzz: stop after S seconds (default: "
+		"60)\n"
+		"  --jobs N           fuzz: N processes (libFuzzer's fork "
+		"mode)\n"
 		"  -h, --help         this text\n"
 		"\n"
 		"exit codes: 0 every stub got the verdicts it declares "
@@ -133,68 +142,6 @@ static int parse_number(const char *opt, const char *text, uint64_t max,
 	return 0;
 }
 
-static int parse_event_set(const char *list, unsigned *mask)
-{
-	char *copy = strdup(list), *save = NULL;
-	int rc = 0;
-
-	*mask = 0;
-	for (char *t = strtok_r(copy, ",", &save); t;
-	     t = strtok_r(NULL, ",", &save)) {
-		const struct injector *inj = injector_by_name(t);
-		if (!inj) {
-			fprintf(stderr,
-				"ist-torture: unknown event kind '%s'; known: "
-				"%s\n",
-				t, injector_names());
-			rc = -1;
-			break;
-		}
-		*mask |= 1u << inj->kind;
-	}
-	free(copy);
-	if (!rc && !*mask) {
-		fprintf(stderr,
-			"ist-torture: an event set in --events is empty; "
-			"known: %s\n",
-			injector_names());
-		rc = -1;
-	}
-	return rc;
-}
-
-/* "nmi,db" for every level, or "nmi:db:nmi" level by level. Returns the
- * number of levels given, or -1. */
-static int parse_events(const char *spec, unsigned *levels)
-{
-	char *copy = strdup(spec), *save = NULL;
-	int n = 0;
-
-	for (char *t = strtok_r(copy, ":", &save); t;
-	     t = strtok_r(NULL, ":", &save)) {
-		if (n == SCHEDULE_MAX_DEPTH) {
-			fprintf(stderr,
-				"ist-torture: --events names more than %d "
-				"levels\n",
-				SCHEDULE_MAX_DEPTH);
-			n = -1;
-			break;
-		}
-		if (parse_event_set(t, &levels[n])) {
-			n = -1;
-			break;
-		}
-		n++;
-	}
-	free(copy);
-	if (n == 0) {
-		fprintf(stderr, "ist-torture: --events is empty; known: %s\n",
-			injector_names());
-		n = -1;
-	}
-	return n;
-}
-
 static int is_replay(const char *command)
 {
 	return !strcmp(command, "replay") || !strcmp(command, "minimize");
@@ -224,10 +171,14 @@ static int misplaced_option(const struct cli *cli)
 		bad = "--coverage";
 	else if (cli->json_out && !sweep && !merge && strcmp(c, "coverage"))
 		bad = "--json FILE";
-	else if ((cli->shard || cli->resume || cli->time_budget) && !sweep)
+	else if ((cli->shard || cli->resume ||
+		  (cli->time_budget && !cli->fuzz_time_given)) &&
+		 !sweep)
 		bad = cli->shard    ? "--shard"
 		      : cli->resume ? "--resume"
 				    : "--time-budget";
+	else if ((cli->jobs || cli->fuzz_time_given) && strcmp(c, "fuzz"))
+		bad = cli->jobs ? "--jobs" : "--time";
 	else if ((cli->lcov || cli->html || cli->merge_out) &&
 		 strcmp(c, "coverage"))
 		bad = cli->lcov ? "--lcov" : cli->html ? "--html" : "--merge";
@@ -267,10 +218,13 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{"shard", required_argument, NULL, 'P'},
 		{"time-budget", required_argument, NULL, 'B'},
 		{"resume", required_argument, NULL, 'R'},
+		{"time", required_argument, NULL, 'W'},
+		{"jobs", required_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	int depth_given = 0, nlevels = 0;
+	char err[300];
 	uint64_t n = 0;
 	int c;
 
@@ -298,10 +252,10 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	if (strcmp(cli->command, "list") && strcmp(cli->command, "sweep") &&
 	    strcmp(cli->command, "replay") &&
 	    strcmp(cli->command, "minimize") && strcmp(cli->command, "merge") &&
-	    strcmp(cli->command, "coverage")) {
+	    strcmp(cli->command, "coverage") && strcmp(cli->command, "fuzz")) {
 		fprintf(stderr,
 			"ist-torture: unknown command '%s'; commands: list, "
-			"sweep, replay, minimize, merge, coverage (see "
+			"sweep, replay, minimize, merge, coverage, fuzz (see "
 			"ist-torture --help)\n",
 			cli->command);
 		return -1;
@@ -362,28 +316,40 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case 'P':
 			cli->shard = optarg;
 			break;
+		case 'j':
+			if (parse_number("--jobs", optarg, 256, &n))
+				return -1;
+			cli->jobs = (int)(n ? n : 1);
+			break;
 		case 'R':
 			cli->resume = optarg;
 			break;
+		case 'W':
 		case 'B': {
 			char *end;
 
+			cli->fuzz_time_given |= c == 'W';
 			cli->time_budget = strtod(optarg, &end);
 			if (end == optarg || *end || !(cli->time_budget > 0) ||
 			    cli->time_budget > 1e9) {
 				fprintf(stderr,
-					"ist-torture: --time-budget wants "
-					"seconds, more than 0 (e.g. 3000 or "
-					"2.5), not '%s'\n",
+					"ist-torture: %s wants seconds, more "
+					"than 0 (e.g. 3000 or 2.5), not '%s'\n",
+					c == 'W' ? "--time" : "--time-budget",
 					optarg);
 				return -1;
 			}
 			break;
 		}
 		case 'e':
-			nlevels = parse_events(optarg, cli->opt.events);
-			if (nlevels < 0)
+			cli->events_spec = optarg;
+			nlevels = schedule_events_parse(optarg, cli->opt.events,
+							err, sizeof(err));
+			if (nlevels < 0) {
+				fprintf(stderr, "ist-torture: --events: %s\n",
+					err);
 				return -1;
+			}
 			break;
 		case 'd':
 			if (parse_number("--depth", optarg, SCHEDULE_MAX_DEPTH,
@@ -396,6 +362,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			}
 			cli->opt.depth = (int)n;
 			depth_given = 1;
+			cli->depth_given = 1;
 			break;
 		case 'a':
 			cli->opt.at = optarg;
@@ -671,6 +638,8 @@ int main(int argc, char **argv)
 		status = cmd_replay(&cli, &cat);
 	else if (!strcmp(cli.command, "coverage"))
 		status = cmd_coverage(&cli, &cat);
+	else if (!strcmp(cli.command, "fuzz"))
+		status = cmd_fuzz(&cli, &cat);
 	else
 		status = cmd_sweep(&cli, &cat);
 	catalogue_free(&cat);

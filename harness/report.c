@@ -178,7 +178,11 @@ void report_record(FILE *f, const struct stub_sweep *s,
 					  sizeof(at)));
 	fprintf(f, "\n");
 	if (r->assumption)
-		fprintf(f, "        breaks the stub's assumption: %s\n",
+		fprintf(f, "        %s: %s\n",
+			r->assumption->events & IST_ASSUME_HOLE
+				? "falls in the hole the stub declares "
+				  "(KNOWN_HOLE)"
+				: "breaks the stub's assumption",
 			r->assumption->text);
 	if (v->ndiffs) {
 		fprintf(f, "        %-28s %-20s %-20s\n", "field", "expected",

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "schedule.h"
@@ -58,4 +59,62 @@ char *schedule_format(const struct guest_image *img, const struct schedule *s,
 		}
 	}
 	return buf;
+}
+
+static int parse_event_set(const char *list, unsigned *mask, char *err,
+			   size_t errlen)
+{
+	char *copy = strdup(list), *save = NULL;
+	int rc = 0;
+
+	*mask = 0;
+	for (char *t = strtok_r(copy, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		const struct injector *inj = injector_by_name(t);
+
+		if (!inj) {
+			snprintf(err, errlen,
+				 "unknown event kind '%s'; known: %s", t,
+				 injector_names());
+			rc = -1;
+			break;
+		}
+		*mask |= 1u << inj->kind;
+	}
+	free(copy);
+	if (!rc && !*mask) {
+		snprintf(err, errlen, "an event set is empty; known: %s",
+			 injector_names());
+		rc = -1;
+	}
+	return rc;
+}
+
+int schedule_events_parse(const char *spec, unsigned *levels, char *err,
+			  size_t errlen)
+{
+	char *copy = strdup(spec), *save = NULL;
+	int n = 0;
+
+	for (char *t = strtok_r(copy, ":", &save); t;
+	     t = strtok_r(NULL, ":", &save)) {
+		if (n == SCHEDULE_MAX_DEPTH) {
+			snprintf(err, errlen, "more than %d levels",
+				 SCHEDULE_MAX_DEPTH);
+			n = -1;
+			break;
+		}
+		if (parse_event_set(t, &levels[n], err, errlen)) {
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	free(copy);
+	if (n == 0) {
+		snprintf(err, errlen, "no event kind; known: %s",
+			 injector_names());
+		n = -1;
+	}
+	return n;
 }

@@ -33,4 +33,11 @@ struct schedule {
 char *schedule_format(const struct guest_image *img, const struct schedule *s,
 		      char *buf, size_t len);
 
+/* Event kinds per level: "nmi,db" for every level, or "nmi:db:nmi" level
+ * by level, into levels[] (bit 1 << enum event_kind). Returns how many
+ * levels it names, or -1 with err (one line: what is wrong, what is
+ * known). */
+int schedule_events_parse(const char *spec, unsigned *levels, char *err,
+			  size_t errlen);
+
 #endif

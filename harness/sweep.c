@@ -84,6 +84,101 @@ struct path {
 	const char *window; /* where the last step's event is raised */
 };
 
+/* --- traces after an event, kept for schedules that share a prefix ----- */
+
+/* What decides a trace after an event: the path's injections up to it,
+ * each where it was raised and delivered, and how. */
+struct trace_key {
+	int depth;
+	struct {
+		uint64_t addr, delivered, watch_from;
+		unsigned exec, delivered_exec;
+		int kind, cause;
+	} step[SCHEDULE_MAX_DEPTH];
+};
+
+struct trace_cache {
+	size_t n, cap;
+	unsigned long tick;
+	struct cached_trace {
+		struct trace_key key;
+		struct trace trace;
+		unsigned long used;
+	} * slot;
+};
+
+static void trace_key_of(const struct path *p, struct trace_key *k)
+{
+	memset(k, 0, sizeof(*k)); /* padding too: keys compare as bytes */
+	k->depth = p->sched.depth;
+	for (int i = 0; i < p->sched.depth; i++) {
+		const struct schedule_step *st = &p->sched.step[i];
+
+		k->step[i].addr = st->addr;
+		k->step[i].exec = st->exec;
+		k->step[i].delivered = st->delivered_addr;
+		k->step[i].delivered_exec = st->delivered_exec;
+		k->step[i].kind = st->inj.kind;
+		k->step[i].cause = st->inj.db_cause;
+		k->step[i].watch_from = st->inj.db_watch_from;
+	}
+}
+
+static struct trace_cache *trace_cache_new(size_t cap)
+{
+	struct trace_cache *c = xcalloc(1, sizeof(*c));
+
+	c->cap = cap;
+	c->slot = xcalloc(cap, sizeof(*c->slot));
+	return c;
+}
+
+static void trace_cache_free(struct trace_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		trace_free(&c->slot[i].trace);
+	free(c->slot);
+	free(c);
+}
+
+static const struct trace *trace_cache_find(struct trace_cache *c,
+					    const struct trace_key *k)
+{
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < c->n; i++)
+		if (!memcmp(&c->slot[i].key, k, sizeof(*k))) {
+			c->slot[i].used = ++c->tick;
+			return &c->slot[i].trace;
+		}
+	return NULL;
+}
+
+/* Takes t over (1), evicting the least recently used; 0 without a cache. */
+static int trace_cache_keep(struct trace_cache *c, const struct trace_key *k,
+			    const struct trace *t)
+{
+	struct cached_trace *victim;
+
+	if (!c)
+		return 0;
+	if (c->n < c->cap) {
+		victim = &c->slot[c->n++];
+	} else {
+		victim = &c->slot[0];
+		for (size_t i = 1; i < c->n; i++)
+			if (c->slot[i].used < victim->used)
+				victim = &c->slot[i];
+		trace_free(&victim->trace);
+	}
+	victim->key = *k;
+	victim->trace = *t;
+	victim->used = ++c->tick;
+	return 1;
+}
+
 /* ist-designs.md B.1: a frame on the atomic IST entry's main stack is a
  * pt_regs and 8 bytes of padding. */
 #define AIST_FRAME 176
@@ -292,6 +387,9 @@ static void classify(struct sweeper *w, const struct path *p, struct verdict *v,
 		s->not_as_declared++;
 		s->no_longer_failing += v->kind == VERDICT_PASS;
 	}
+	if (w->opt->judged && tried)
+		w->opt->judged(w->opt->judged_ctx, s, &p->sched, p->window, v,
+			       as_declared, a);
 	if (w->cov && tried) {
 		const struct schedule_step *last =
 			&p->sched.step[p->sched.depth - 1];
@@ -562,8 +660,17 @@ static void try_schedule(struct sweeper *w, const struct trace *t,
 
 	if (level + 1 < w->opt->depth && outcome == MODEL_DELIVER &&
 	    v.kind != VERDICT_HARNESS_ERROR) {
+		const struct trace *cached;
+		struct trace_key key;
 		struct trace sub;
 
+		/* Now: the levels below write their steps into child. */
+		trace_key_of(&child, &key);
+		cached = trace_cache_find(s->cache, &key);
+		if (cached) {
+			sweep_trace(w, cached, windows[j], level + 1, &child);
+			return;
+		}
 		if (trace_after(w->vm, &s->img, &s->lay, at, &st->inj,
 				commit_label, &sub, why, sizeof(why))) {
 			child.sched.depth = level + 1;
@@ -572,7 +679,8 @@ static void try_schedule(struct sweeper *w, const struct trace *t,
 			return;
 		}
 		sweep_trace(w, &sub, windows[j], level + 1, &child);
-		trace_free(&sub);
+		if (!trace_cache_keep(s->cache, &key, &sub))
+			trace_free(&sub);
 	}
 }
 
@@ -673,6 +781,19 @@ static void sweep_trace_labelled(struct sweeper *w, const struct trace *t,
 		for (size_t i = 0; i < t->n; i++)
 			cov_reach(w->cov, t->b[i].addr, windows[i], level + 1);
 	}
+	if (w->opt->pick) {
+		struct sweep_pick pk = {0};
+
+		if (w->opt->pick(w->opt->pick_ctx, level, t, events, &pk) ||
+		    pk.i >= t->n)
+			return;
+		try_schedule(w, t, windows, pk.i, level, p, pk.kind,
+			     pk.data && t->b[pk.i].ss_watch.from
+				     ? &t->b[pk.i].ss_watch
+				     : NULL,
+			     0);
+		return;
+	}
 	for (size_t i = 0; i < t->n && !w->s->stopped; i++) {
 		if (!at_matches(w, &t->b[i], level))
 			continue;
@@ -730,16 +851,12 @@ static void sweep_trace(struct sweeper *w, const struct trace *t,
 	free(windows);
 }
 
-int sweep_stub(struct vm *vm, const char *name, const char *path,
-	       const struct sweep_options *opt, struct stub_sweep *s,
-	       int *harness_error)
+int sweep_open(struct vm *vm, const char *name, const char *path,
+	       const struct sweep_options *opt, struct stub_sweep *s)
 {
-	struct sweeper w = {.vm = vm, .s = s, .opt = opt};
-	struct path root = {0};
 	char err[400];
 
 	memset(s, 0, sizeof(*s));
-	*harness_error = 0;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->depth = opt->depth;
 	s->max_records =
@@ -766,13 +883,27 @@ int sweep_stub(struct vm *vm, const char *name, const char *path,
 	}
 	s->loaded = 1;
 	(void)fixup_check(&s->img, &s->lay, &s->fixup); /* error in it */
+	return 0;
+}
+
+int sweep_run(struct vm *vm, struct stub_sweep *s,
+	      const struct sweep_options *opt, int *harness_error)
+{
+	struct sweeper w = {.vm = vm, .s = s, .opt = opt};
+	struct path root = {0};
+
+	*harness_error = 0;
+	s->stopped = 0;
+	s->position_len = 0;
+	if (opt->cache_traces && !s->cache)
+		s->cache = trace_cache_new(opt->cache_traces);
 	if (observation_init(&w.obs, &s->lay)) {
 		*harness_error = 1;
 		return -1;
 	}
 	oracle_context_init(&w.ctx, &s->lay, s->lay.boot_cr3);
 	if (opt->coverage) {
-		w.cov = coverage_stub(opt->coverage, name,
+		w.cov = coverage_stub(opt->coverage, s->name,
 				      crash_image_hash(&s->img), s->error,
 				      sizeof(s->error));
 		if (!w.cov) {
@@ -789,8 +920,19 @@ int sweep_stub(struct vm *vm, const char *name, const char *path,
 	return w.harness_error ? -1 : 0;
 }
 
+int sweep_stub(struct vm *vm, const char *name, const char *path,
+	       const struct sweep_options *opt, struct stub_sweep *s,
+	       int *harness_error)
+{
+	*harness_error = 0;
+	if (sweep_open(vm, name, path, opt, s))
+		return -1;
+	return sweep_run(vm, s, opt, harness_error);
+}
+
 void stub_sweep_free(struct stub_sweep *s)
 {
+	trace_cache_free(s->cache);
 	free(s->records);
 	if (s->loaded) {
 		golden_free(&s->golden);

@@ -18,6 +18,16 @@
 #include "stepper.h"
 
 struct stub_sweep;
+struct trace_cache;
+
+/* A schedule's step as sweep_options.pick chooses it: the boundary (an
+ * index into the trace), the event kind, and for a #DB whether it is the
+ * data breakpoint of the MOV SS whose trap lands there (if one does). */
+struct sweep_pick {
+	size_t i;
+	enum event_kind kind;
+	int data;
+};
 
 struct sweep_options {
 	uint64_t seed;
@@ -65,6 +75,22 @@ struct sweep_options {
 	void (*progress)(void *ctx, const struct stub_sweep *s, size_t done,
 			 size_t total);
 	void *progress_ctx;
+	/* Follow one schedule chosen as it goes (the fuzzer): at each level,
+	 * pick the boundary of that level's trace and the event kind among
+	 * `events`; returns -1 to end the schedule there. Its prefixes are
+	 * run and judged on the way, as with `only`. */
+	int (*pick)(void *ctx, int level, const struct trace *t,
+		    unsigned events, struct sweep_pick *out);
+	void *pick_ctx;
+	/* Called with every schedule run and judged. */
+	void (*judged)(void *ctx, const struct stub_sweep *s,
+		       const struct schedule *sc, const char *window,
+		       const struct verdict *v, int as_declared,
+		       const struct ist_assume *assumption);
+	void *judged_ctx;
+	/* Keep this many traces after an event, for schedules that share
+	 * their prefix (the fuzzer's, run one at a time); 0: none. */
+	size_t cache_traces;
 };
 
 struct depth_counts {
@@ -122,6 +148,7 @@ struct stub_sweep {
 	int stopped;
 	unsigned position[SCHEDULE_MAX_DEPTH];
 	int position_len;
+	struct trace_cache *cache; /* sweep_options.cache_traces */
 };
 
 /* Returns 0 when the sweep ran (whatever the verdicts), -1 when the stub
@@ -131,6 +158,15 @@ int sweep_stub(struct vm *vm, const char *name, const char *path,
 	       const struct sweep_options *opt, struct stub_sweep *out,
 	       int *harness_error);
 void stub_sweep_free(struct stub_sweep *s);
+
+/* sweep_stub in two steps, for a caller that runs many single schedules
+ * on one stub (the fuzzer, replay of its inputs): load the stub and take
+ * its golden run once; then sweep (or, with sweep_options.pick, follow one
+ * schedule) as often as wanted. Counts and records add up across runs. */
+int sweep_open(struct vm *vm, const char *name, const char *path,
+	       const struct sweep_options *opt, struct stub_sweep *s);
+int sweep_run(struct vm *vm, struct stub_sweep *s,
+	      const struct sweep_options *opt, int *harness_error);
 
 /* Does a verdict meet a declaration (0 for pass, or IST_EXPECT_*)? */
 int verdict_as_declared(enum verdict_kind kind, uint64_t declared);
