@@ -18,8 +18,10 @@
  *
  * Environment (`ist-torture fuzz` sets it; plain libFuzzer use in
  * docs/fuzzing.md):
- *   IST_FUZZ_STUB       the stub (required)
- *   IST_GUEST_DIR       its directory (default: the build's guest/)
+ *   IST_FUZZ_STUB       the stub (required, unless the target was built
+ *                       for one: -DIST_FUZZ_DEFAULT_STUB)
+ *   IST_GUEST_DIR       its directory (default: the build's guest/, else
+ *                       guest/ beside the target's executable)
  *   IST_FUZZ_BACKEND    kvm, qemu or auto (default)
  *   IST_FUZZ_EVENTS     event kinds, per level with ':' (default: all)
  *   IST_FUZZ_DEPTH      deepest schedule, 1..4 (default 3)
@@ -37,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "catalogue.h"
 #include "crashfile.h"
@@ -46,6 +49,11 @@
 
 #ifndef IST_DEFAULT_GUEST_DIR
 #define IST_DEFAULT_GUEST_DIR "guest"
+#endif
+/* A build for one stub (ClusterFuzzLite: a target per stub, no
+ * environment) names it here. */
+#ifndef IST_FUZZ_DEFAULT_STUB
+#define IST_FUZZ_DEFAULT_STUB NULL
 #endif
 
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
@@ -309,10 +317,32 @@ static struct vm *open_vm(const char *backend)
 	return vm;
 }
 
+/* $IST_GUEST_DIR; else the build's; else guest/ beside the executable
+ * (a target copied out of the build, as ClusterFuzzLite does). */
+static const char *guest_dir(void)
+{
+	static char beside[4096];
+	struct stat st;
+	ssize_t n;
+
+	if (getenv("IST_GUEST_DIR"))
+		return getenv("IST_GUEST_DIR");
+	if (stat(IST_DEFAULT_GUEST_DIR, &st) == 0)
+		return IST_DEFAULT_GUEST_DIR;
+	n = readlink("/proc/self/exe", beside, sizeof(beside) - 7);
+	if (n <= 0)
+		return IST_DEFAULT_GUEST_DIR;
+	beside[n] = 0;
+	snprintf(strrchr(beside, '/') ? strrchr(beside, '/') + 1 : beside, 7,
+		 "guest");
+	return beside;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *stub = getenv("IST_FUZZ_STUB");
-	const char *dir = getenv("IST_GUEST_DIR");
+	const char *stub = getenv("IST_FUZZ_STUB") ? getenv("IST_FUZZ_STUB")
+						   : IST_FUZZ_DEFAULT_STUB;
+	const char *dir = guest_dir();
 	const char *events = getenv("IST_FUZZ_EVENTS");
 	const char *depth = getenv("IST_FUZZ_DEPTH");
 	const char *backend = getenv("IST_FUZZ_BACKEND");
@@ -325,8 +355,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!stub)
 		die("set IST_FUZZ_STUB to the stub to fuzz (ist-torture list "
 		    "names them)");
-	if (catalogue_read(dir ? dir : IST_DEFAULT_GUEST_DIR, &cat, err,
-			   sizeof(err)))
+	if (catalogue_read(dir, &cat, err, sizeof(err)))
 		die(err);
 	i = catalogue_find(&cat, stub);
 	if (i < 0)
@@ -411,23 +440,29 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
 {
 	struct fuzz_input in;
 	unsigned state = seed;
+	/* As deep as the room libFuzzer offers allows (its length control
+	 * may start below a whole input). */
+	int deepest =
+		max_size > 1 ? (int)((max_size - 1) / FUZZ_STEP_BYTES) : 0;
 
-	if (max_size < FUZZ_INPUT_BYTES)
+	if (deepest > fz.max_depth)
+		deepest = fz.max_depth;
+	if (deepest < 1)
 		return size;
-	if (fuzz_input_parse(data, size, fz.max_depth, &in) ||
+	if (fuzz_input_parse(data, size, deepest, &in) ||
 	    next_random(&state) % 4 == 0) {
 		/* Bytes-level: libFuzzer's own, then the depth byte and
 		 * size made to agree. */
 		size = LLVMFuzzerMutate(data, size, max_size);
 		if (size < 1)
 			data[0] = 1, size = 1;
-		in.depth = 1 + data[0] % fz.max_depth;
+		in.depth = 1 + data[0] % deepest;
 		data[0] = (uint8_t)in.depth;
 		if (size < 1 + (size_t)in.depth * FUZZ_STEP_BYTES)
 			memset(data + size, 0,
 			       1 + (size_t)in.depth * FUZZ_STEP_BYTES - size);
 		return 1 + (size_t)in.depth * FUZZ_STEP_BYTES;
 	}
-	fuzz_input_mutate(&in, fz.max_depth, next_random, &state);
+	fuzz_input_mutate(&in, deepest, next_random, &state);
 	return fuzz_input_bytes(&in, data);
 }

@@ -284,6 +284,19 @@ void report_stub(FILE *f, const struct stub_sweep *s)
 	fprintf(f, "  %s\n",
 		s->not_as_declared ? "NOT as the stub declares"
 				   : "all as the stub declares");
+	if (s->stopped)
+		fprintf(f,
+			"  stopped before the end: after first injection %u "
+			"of %zu (ordinal %u)\n",
+			s->position_len ? s->position[0] + 1 : 0,
+			s->first_level_total,
+			s->position_len ? s->position[0] : 0);
+	if (s->first_failure_seconds > 0)
+		fprintf(f,
+			"  first finding (a failure inside the assumptions or "
+			"in a KNOWN_HOLE) after %.1f s of sweeping (schedule "
+			"%zu)\n",
+			s->first_failure_seconds, s->first_failure_schedule);
 	if (s->crashes_written)
 		fprintf(f, "  %zu new crash file%s (one per signature)\n",
 			s->crashes_written, s->crashes_written == 1 ? "" : "s");

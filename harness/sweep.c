@@ -350,6 +350,14 @@ static void write_crash_file(struct sweeper *w, const struct path *p,
 		snprintf(s->crash_error, sizeof(s->crash_error), "%s", err);
 }
 
+static double monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Counts and records a judged schedule. `tried` is 0 for a harness error
  * about a schedule already counted (its deeper trace could not be
  * recorded): reported, not counted twice. */
@@ -363,6 +371,16 @@ static void classify(struct sweeper *w, const struct path *p, struct verdict *v,
 	int as_declared = verdict_as_declared(v->kind, declared);
 
 	c->schedules += tried;
+	/* A finding as the fuzzer counts one: a failure inside the stub's
+	 * assumptions or in a hole it declares (KNOWN_HOLE). */
+	if (tried && !s->first_failure_seconds && v->kind != VERDICT_PASS &&
+	    v->kind != VERDICT_ARCH_SHUTDOWN &&
+	    v->kind != VERDICT_HARNESS_ERROR &&
+	    (!a || (a->events & IST_ASSUME_HOLE))) {
+		s->first_failure_seconds =
+			monotonic_seconds() - s->run_started + 1e-9;
+		s->first_failure_schedule = sweep_totals(s).schedules;
+	}
 	switch (v->kind) {
 	case VERDICT_PASS:
 		c->passed++;
@@ -704,14 +722,6 @@ static void replay_step(struct sweeper *w, const struct trace *t,
 		     data ? &b->ss_watch : NULL, 0);
 }
 
-static double monotonic_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Time to stop? Checked before each schedule. A time budget lets each run
  * try one schedule at least, so that resuming always gets further. */
 static int must_stop(struct sweeper *w)
@@ -895,6 +905,7 @@ int sweep_run(struct vm *vm, struct stub_sweep *s,
 	*harness_error = 0;
 	s->stopped = 0;
 	s->position_len = 0;
+	s->run_started = monotonic_seconds();
 	if (opt->cache_traces && !s->cache)
 		s->cache = trace_cache_new(opt->cache_traces);
 	if (observation_init(&w.obs, &s->lay)) {
@@ -913,6 +924,7 @@ int sweep_run(struct vm *vm, struct stub_sweep *s,
 	}
 	w.following = opt->resume_len > 0;
 	w.top_total = count_first_level(&w, &s->golden.trace);
+	s->first_level_total = w.top_total;
 	sweep_trace(&w, &s->golden.trace, NULL, 0, &root);
 	report_progress(&w, 1);
 	observation_free(&w.obs);

@@ -149,6 +149,13 @@ struct stub_sweep {
 	unsigned position[SCHEDULE_MAX_DEPTH];
 	int position_len;
 	struct trace_cache *cache; /* sweep_options.cache_traces */
+	/* When the first finding was judged (a failure inside the stub's
+	 * assumptions or in a KNOWN_HOLE, as the fuzzer counts them):
+	 * seconds since its sweep_run began, and which schedule it was, in
+	 * the order tried (counting from 1). 0: none yet. */
+	double run_started, first_failure_seconds;
+	size_t first_failure_schedule;
+	size_t first_level_total; /* first injections the golden run offers */
 };
 
 /* Returns 0 when the sweep ran (whatever the verdicts), -1 when the stub
