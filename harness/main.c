@@ -90,7 +90,7 @@ static void usage(FILE *f)
 		"coverage:\n"
 		"                     the map as JSON (replay --json: JSON "
 		"output)\n"
-		"  --coverage MAP     sweep, replay, merge: write the coverage "
+		"  --coverage MAP     sweep, replay, merge, fuzz: the coverage "
 		"map\n"
 		"  --merge            sweep, replay: add to the MAP instead\n"
 		"  --merge OUT        coverage: write the maps merged into "
@@ -167,7 +167,8 @@ static int misplaced_option(const struct cli *cli)
 
 	if (cli->junit && !sweep && !merge)
 		bad = "--junit";
-	else if (cli->coverage && !sweep && !merge && !is_replay(c))
+	else if (cli->coverage && !sweep && !merge && !is_replay(c) &&
+		 strcmp(c, "fuzz"))
 		bad = "--coverage";
 	else if (cli->json_out && !sweep && !merge && strcmp(c, "coverage"))
 		bad = "--json FILE";
