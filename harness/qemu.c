@@ -105,7 +105,16 @@ struct checkpoint {
 	struct vcpu_state st; /* as taken: tells what a caller changed */
 	char regs[2 * G_MAX_BYTES + 1]; /* the stub's 'g' image */
 	uint32_t boot;
+	/* Slots are reused once their snapshot is freed: an id is the slot
+	 * and the slot's generation, so a stale id is refused, never taken
+	 * for the state that reused its slot. */
+	uint32_t gen;
+	int live;
 };
+
+#define CHECKPOINT_SLOT_BITS 20
+#define CHECKPOINT_SLOT(id)  ((id) & ((1u << CHECKPOINT_SLOT_BITS) - 1))
+#define CHECKPOINT_GEN(id)   ((id) >> CHECKPOINT_SLOT_BITS)
 
 struct qemu_vm {
 	struct vm base; /* first: vm.c sees only this */
@@ -115,7 +124,9 @@ struct qemu_vm {
 	struct gdb_remote gdb;
 	struct qmp qmp;
 	uint32_t next_checkpoint;
-	struct checkpoint *cps; /* by id; 0 is none */
+	struct checkpoint *cps; /* by slot; 0 is none */
+	uint32_t *free_slots;	/* released, to be reused */
+	size_t nfree, cap_free;
 	uint32_t cap_cps;
 	uint32_t boot;	   /* counts boots (states without checkpoint) */
 	int base_saved;	   /* "savevm base" holds this boot's set-up */
@@ -524,6 +535,7 @@ static void qemu_close(struct vm *base)
 	if (vm->base.mem)
 		munmap(vm->base.mem, vm->base.mem_size);
 	free(vm->cps);
+	free(vm->free_slots);
 	if (vm->dir[0]) {
 		tempdir_release(vm->dir);
 	}
@@ -984,8 +996,11 @@ static int qemu_checkpoint(struct vm *base, struct vcpu_state *st)
 	struct checkpoint *cp;
 	char regs[4096];
 	const char *ii;
-	uint32_t id = vm->next_checkpoint;
+	uint32_t id =
+		vm->nfree ? vm->free_slots[vm->nfree - 1] : vm->next_checkpoint;
 
+	if (id >= 1u << CHECKPOINT_SLOT_BITS)
+		return -1; /* a million live snapshots: a leak upstream */
 	if (id >= vm->cap_cps) {
 		uint32_t cap = vm->cap_cps ? 2 * vm->cap_cps : 256;
 		struct checkpoint *n = realloc(vm->cps, cap * sizeof(*n));
@@ -1019,10 +1034,42 @@ static int qemu_checkpoint(struct vm *base, struct vcpu_state *st)
 		vm->mcg_status = st->mcg_status;
 	}
 	cp->boot = vm->boot;
-	st->checkpoint = id;
+	if (id == vm->next_checkpoint) {
+		cp->gen = 0;
+		vm->next_checkpoint++;
+	} else {
+		cp->gen = (cp->gen + 1) &
+			  ((1u << (32 - CHECKPOINT_SLOT_BITS)) - 1);
+		vm->nfree--;
+	}
+	cp->live = 1;
+	st->checkpoint = id | cp->gen << CHECKPOINT_SLOT_BITS;
 	cp->st = *st;
-	vm->next_checkpoint++;
 	return 0;
+}
+
+/* The snapshot that held this checkpoint is gone: its slot can serve
+ * another (a long sweep or fuzzing run would otherwise grow without end,
+ * some 3.5 KB a boundary of every trace). */
+static void qemu_release_checkpoint(struct vm *base, uint32_t id)
+{
+	struct qemu_vm *vm = to_qemu(base);
+	uint32_t slot = CHECKPOINT_SLOT(id);
+
+	if (!slot || slot >= vm->next_checkpoint || !vm->cps[slot].live ||
+	    vm->cps[slot].gen != CHECKPOINT_GEN(id))
+		return;
+	if (vm->nfree == vm->cap_free) {
+		size_t cap = vm->cap_free ? 2 * vm->cap_free : 256;
+		uint32_t *n = realloc(vm->free_slots, cap * sizeof(*n));
+
+		if (!n)
+			return; /* kept: memory, not correctness */
+		vm->free_slots = n;
+		vm->cap_free = cap;
+	}
+	vm->cps[slot].live = 0;
+	vm->free_slots[vm->nfree++] = slot;
 }
 
 /* What a reset leaves in the debug registers. */
@@ -1037,10 +1084,12 @@ static void set_reset_debugregs(struct qemu_vm *vm)
 static int qemu_set_state(struct vm *base, const struct vcpu_state *st)
 {
 	struct qemu_vm *vm = to_qemu(base);
+	uint32_t slot = CHECKPOINT_SLOT(st->checkpoint);
 	const struct checkpoint *cp =
-		st->checkpoint && st->checkpoint < vm->next_checkpoint
-			? &vm->cps[st->checkpoint]
-			: NULL;
+		slot && slot < vm->next_checkpoint ? &vm->cps[slot] : NULL;
+
+	if (cp && (!cp->live || cp->gen != CHECKPOINT_GEN(st->checkpoint)))
+		return -1; /* its snapshot was freed: a harness bug */
 
 	vm->at_io = NULL;
 	if (!cp) {
@@ -1514,6 +1563,7 @@ static const struct vm_ops qemu_ops = {
 	.get_state = qemu_get_state,
 	.set_state = qemu_set_state,
 	.checkpoint = qemu_checkpoint,
+	.release_checkpoint = qemu_release_checkpoint,
 	.code_written = qemu_code_written,
 	.note_code_sites = qemu_note_code_sites,
 	.set_breakpoints = qemu_set_breakpoints,

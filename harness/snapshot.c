@@ -40,6 +40,8 @@ int snapshot_take(struct vm *vm, const struct guest_layout *lay,
 	if (!snap->mem)
 		return -1;
 	vm_get_state(vm, &snap->state);
+	snap->state.checkpoint = 0;
+	snap->vm = vm;
 	copy_ranges(vm, lay, snap->mem, 0);
 	if (vm_checkpoint(vm, &snap->state)) {
 		snapshot_free(snap);
@@ -71,6 +73,10 @@ int snapshot_restore(struct vm *vm, const struct guest_layout *lay,
 
 void snapshot_free(struct snapshot *snap)
 {
+	if (snap->vm)
+		vm_checkpoint_release(snap->vm, snap->state.checkpoint);
+	snap->vm = NULL;
+	snap->state.checkpoint = 0;
 	free(snap->mem);
 	snap->mem = NULL;
 }

@@ -10,7 +10,8 @@
 
 struct snapshot {
 	struct vcpu_state state;
-	uint8_t *mem; /* kernel rw range, then user rw range */
+	uint8_t *mem;  /* kernel rw range, then user rw range */
+	struct vm *vm; /* whose checkpoint state holds: freed with it */
 };
 
 int snapshot_take(struct vm *vm, const struct guest_layout *lay,

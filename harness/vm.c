@@ -109,6 +109,12 @@ int vm_set_state(struct vm *vm, const struct vcpu_state *st)
 	return vm->ops->set_state(vm, st);
 }
 
+void vm_checkpoint_release(struct vm *vm, uint32_t id)
+{
+	if (id && vm->ops->release_checkpoint)
+		vm->ops->release_checkpoint(vm, id);
+}
+
 int vm_checkpoint(struct vm *vm, struct vcpu_state *st)
 {
 	return vm->ops->checkpoint ? vm->ops->checkpoint(vm, st) : 0;

@@ -161,6 +161,9 @@ int vm_set_state(struct vm *vm, const struct vcpu_state *st);
  * vm_get_state, with no event pending. Guest memory is the caller's: put it
  * back after vm_set_state, which may run the guest to set hidden state. */
 int vm_checkpoint(struct vm *vm, struct vcpu_state *st);
+/* The state that held checkpoint id is gone (snapshot_free): the back end
+ * may reuse what it kept for it. */
+void vm_checkpoint_release(struct vm *vm, uint32_t id);
 /* Tells the back end where the guest's port I/O, HLT, RDMSR, WRMSR and
  * IRETQ instructions are (guest_boot does, from the image). */
 void vm_note_code_sites(struct vm *vm, const struct vm_code_site *sites, int n);

@@ -12,6 +12,8 @@ struct vm_ops {
 	void (*get_state)(struct vm *vm, struct vcpu_state *st);
 	int (*set_state)(struct vm *vm, const struct vcpu_state *st);
 	int (*checkpoint)(struct vm *vm, struct vcpu_state *st);
+	/* Optional: a checkpoint's snapshot is freed. */
+	void (*release_checkpoint)(struct vm *vm, uint32_t id);
 	int (*code_written)(struct vm *vm, uint64_t gpa, size_t len);
 	void (*note_code_sites)(struct vm *vm, const struct vm_code_site *sites,
 				int n);
