@@ -171,7 +171,7 @@ struct raw_replay {
 	struct schedule last;
 	struct verdict verdict;
 	const struct ist_assume *assumption;
-	int judged;
+	int judged, found;
 };
 
 static int raw_pick(void *ctx, int level, const struct trace *t,
@@ -187,10 +187,19 @@ static void raw_judged(void *ctx, const struct stub_sweep *s,
 		       const struct ist_assume *assumption)
 {
 	struct raw_replay *r = ctx;
+	int finding = v->kind != VERDICT_PASS &&
+		      v->kind != VERDICT_ARCH_SHUTDOWN &&
+		      v->kind != VERDICT_HARNESS_ERROR &&
+		      (!assumption || (assumption->events & IST_ASSUME_HOLE));
 
 	(void)s;
 	(void)window;
 	(void)as_declared;
+	/* What the fuzzer reports: its first finding (a schedule's prefix
+	 * may fail before its last level), else the last schedule run. */
+	if (r->found)
+		return;
+	r->found = finding;
 	r->last = *sc;
 	r->verdict = *v;
 	r->assumption = assumption;
@@ -255,8 +264,7 @@ static int replay_raw(const struct cli *cli, const struct catalogue *cat,
 		return EXIT_HARNESS;
 	}
 	schedule_format(&s.img, &r.last, sched, sizeof(sched));
-	if (r.verdict.kind == VERDICT_PASS ||
-	    r.verdict.kind == VERDICT_ARCH_SHUTDOWN) {
+	if (!r.found) {
 		printf("%s: fuzzer input for %s: %s: %s: it does not fail "
 		       "now\n",
 		       file, s.name, sched, verdict_name(r.verdict.kind));
@@ -265,7 +273,7 @@ static int replay_raw(const struct cli *cli, const struct catalogue *cat,
 	}
 	printf("%s: fuzzer input for %s: %s: %s%s\n", file, s.name, sched,
 	       verdict_name(r.verdict.kind),
-	       r.assumption ? " (outside the stub's assumptions)" : "");
+	       r.assumption ? " (in the hole the stub declares)" : "");
 	if (cli->crash_dir) {
 		int rc = crash_write(cli->crash_dir, s.name, &s.img, opt.seed,
 				     opt.db_method == DB_BY_GUEST_DR, &r.last,

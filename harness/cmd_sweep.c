@@ -307,8 +307,17 @@ static int sweep_one(const struct catalogue *cat, size_t i, struct vm *vm,
 	pr->start = now_seconds();
 	catalogue_path(cat, i, path, sizeof(path));
 	if (sweep_stub(vm, cat->names[i], path, opt, &s, &harness_error) &&
-	    !harness_error && !s.loaded && !s.golden_failed)
-		rc = 2; /* not loadable: bad input */
+	    !harness_error && !s.golden_failed) {
+		/* Not loadable, or the state's coverage map is of another
+		 * build of the stub: bad input, and nothing recorded. */
+		if (s.loaded)
+			fprintf(stderr, "ist-torture: %s\n", s.error);
+		end_progress(pr);
+		if (!s.loaded)
+			report_stub(stdout, &s);
+		stub_sweep_free(&s);
+		return 2;
+	}
 	end_progress(pr);
 	if (opt->resume_len && s.loaded)
 		printf("(stub %s resumes after schedule %u", s.name,
@@ -469,6 +478,22 @@ static int other_shard(const char (*shards)[32], int n, const char *shard)
 	return 1;
 }
 
+/* How many shards of the sweep (K/N) no state brings; 0 when not sharded
+ * or all are there. */
+static int missing_shards(const char (*shards)[32], int n)
+{
+	unsigned k, total;
+	uint64_t have = 0;
+
+	if (sscanf(shards[0], "%u/%u", &k, &total) != 2 || total > 64)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (sscanf(shards[i], "%u/%u", &k, &total) == 2 && k >= 1 &&
+		    k <= 64)
+			have |= 1ull << (k - 1);
+	return (int)total - __builtin_popcountll(have);
+}
+
 /* --- merge -----------------------------------------------------------------
  */
 
@@ -480,6 +505,7 @@ int cmd_merge(const struct cli *cli)
 	int status;
 
 	char(*shards)[32] = calloc((size_t)cli->nfiles, sizeof(*shards));
+	int missing;
 
 	if (!shards)
 		return EXIT_HARNESS;
@@ -548,11 +574,23 @@ int cmd_merge(const struct cli *cli)
 		sweep_state_free(&one);
 	}
 	options_of(all.options, &opt);
-	status = status_of(&all, 0, 0);
+	missing = missing_shards(shards, cli->nfiles);
+	if (missing)
+		/* Reported as it is, incomplete, and the merge fails. */
+		for (size_t i = 0; i < all.n; i++)
+			all.stubs[i].progress = STUB_PENDING;
+	status = missing ? EXIT_USAGE : status_of(&all, 0, 0);
 	if (write_outputs(cli, &all, &opt, status))
 		status = EXIT_USAGE;
 	print_summary(stdout, &all);
-	printf("result: %s\n", status_words(status));
+	if (missing)
+		fprintf(stderr,
+			"ist-torture: %d of the sweep's %s shards are not "
+			"among the states: the report is incomplete (merge the "
+			"state of every shard)\n",
+			missing, strchr(shards[0], '/') + 1);
+	printf("result: %s\n",
+	       missing ? "INCOMPLETE: shards missing" : status_words(status));
 	sweep_state_free(&all);
 	free(shards);
 	return status;

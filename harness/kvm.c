@@ -53,9 +53,15 @@ static int kvm_set_guest_debugregs(struct vm *base,
 /* The kvm_run of the vCPU this thread is running, for the timer signal. */
 static __thread struct kvm_run *running;
 
+/* Set by the run's own timer: an EINTR without it is another signal
+ * (a sweep's SIGINT or SIGTERM, which stops it cleanly after the trial),
+ * and the run goes on. */
+static volatile sig_atomic_t timer_fired;
+
 static void on_timeout(int sig)
 {
 	(void)sig;
+	timer_fired = 1;
 	if (running)
 		running->immediate_exit = 1;
 }
@@ -506,16 +512,30 @@ static int kvm_run(struct vm *base, unsigned timeout_ms, struct vm_exit *exit)
 {
 	struct kvm_vm *vm = (struct kvm_vm *)base;
 	struct kvm_run *run = vm->run;
+	struct timespec start, now;
+	long long spent;
 	int rc, e;
 
 	memset(exit, 0, sizeof(*exit));
-	running = run;
-	arm_timer(vm, timeout_ms);
-	rc = ioctl(vm->vcpu_fd, KVM_RUN, 0);
-	e = errno;
-	arm_timer(vm, 0);
-	running = NULL;
-	run->immediate_exit = 0;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (unsigned left = timeout_ms;;) {
+		timer_fired = 0;
+		running = run;
+		arm_timer(vm, left);
+		rc = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+		e = errno;
+		arm_timer(vm, 0);
+		running = NULL;
+		run->immediate_exit = 0;
+		if (rc >= 0 || e != EINTR || timer_fired)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		spent = (now.tv_sec - start.tv_sec) * 1000 +
+			(now.tv_nsec - start.tv_nsec) / 1000000;
+		if (spent >= timeout_ms)
+			break;
+		left = timeout_ms - (unsigned)spent;
+	}
 	if (rc < 0) {
 		if (e == EINTR) {
 			exit->kind = VM_EXIT_TIMEOUT;

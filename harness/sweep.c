@@ -104,6 +104,7 @@ struct trace_cache {
 		struct trace_key key;
 		struct trace trace;
 		unsigned long used;
+		int pinned; /* being swept by a level above: never evicted */
 	} * slot;
 };
 
@@ -143,15 +144,15 @@ static void trace_cache_free(struct trace_cache *c)
 	free(c);
 }
 
-static const struct trace *trace_cache_find(struct trace_cache *c,
-					    const struct trace_key *k)
+static struct cached_trace *trace_cache_find(struct trace_cache *c,
+					     const struct trace_key *k)
 {
 	if (!c)
 		return NULL;
 	for (size_t i = 0; i < c->n; i++)
 		if (!memcmp(&c->slot[i].key, k, sizeof(*k))) {
 			c->slot[i].used = ++c->tick;
-			return &c->slot[i].trace;
+			return &c->slot[i];
 		}
 	return NULL;
 }
@@ -167,12 +168,16 @@ static int trace_cache_keep(struct trace_cache *c, const struct trace_key *k,
 	if (c->n < c->cap) {
 		victim = &c->slot[c->n++];
 	} else {
-		victim = &c->slot[0];
-		for (size_t i = 1; i < c->n; i++)
-			if (c->slot[i].used < victim->used)
+		victim = NULL;
+		for (size_t i = 0; i < c->n; i++)
+			if (!c->slot[i].pinned &&
+			    (!victim || c->slot[i].used < victim->used))
 				victim = &c->slot[i];
+		if (!victim)
+			return 0; /* all in use above: not kept */
 		trace_free(&victim->trace);
 	}
+	victim->pinned = 0;
 	victim->key = *k;
 	victim->trace = *t;
 	victim->used = ++c->tick;
@@ -678,7 +683,7 @@ static void try_schedule(struct sweeper *w, const struct trace *t,
 
 	if (level + 1 < w->opt->depth && outcome == MODEL_DELIVER &&
 	    v.kind != VERDICT_HARNESS_ERROR) {
-		const struct trace *cached;
+		struct cached_trace *cached;
 		struct trace_key key;
 		struct trace sub;
 
@@ -686,7 +691,10 @@ static void try_schedule(struct sweeper *w, const struct trace *t,
 		trace_key_of(&child, &key);
 		cached = trace_cache_find(s->cache, &key);
 		if (cached) {
-			sweep_trace(w, cached, windows[j], level + 1, &child);
+			cached->pinned++;
+			sweep_trace(w, &cached->trace, windows[j], level + 1,
+				    &child);
+			cached->pinned--;
 			return;
 		}
 		if (trace_after(w->vm, &s->img, &s->lay, at, &st->inj,

@@ -199,6 +199,8 @@ head -c 300 r.state >cut.state
 expect_usage "a state cut short" "cut.state:[0-9]+:" "$bin" merge cut.state
 expect_usage "a shard merged twice" "s1.state is not another shard" "$bin" merge s1.state s1.state
 expect_usage "a shard merged with an unsharded state" "r.state is not another shard" "$bin" merge s1.state r.state
+expect_usage "a merge missing a shard" "1 of the sweep's 2 shards are not among the states" \
+	"$bin" merge s1.state
 expect_usage "a shard out of range" "--shard is K/N" run sweep --shard 3/2
 cmp -s r.state other.state || fail "a refused resume changed the state file"
 

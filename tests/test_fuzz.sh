@@ -77,6 +77,17 @@ else
 	cat ran
 fi
 
+# The raw replay reports what the fuzzer reports: the first finding, even
+# when a deeper level of the input passes.
+printf '\002\000\000\000\000\000\005\000\000' >prefix-fails
+"$bin" replay --guest-dir "$guests" --stub cs-swapgs --crash-dir none prefix-fails \
+	>prefix.out 2>/dev/null
+if grep -q "fuzzer input for cs-swapgs: nmi@entry_SYSCALL_64+0x0: invariant$" prefix.out; then
+	pass "a raw input whose first level fails replays as that failure"
+else
+	fail "raw replay of a failing prefix: $(cat prefix.out)"
+fi
+
 # 3. atomic-ist: nothing to find.
 mkdir -p awork acrashes
 IST_FUZZ_STUB=atomic-ist IST_FUZZ_CRASH_DIR=acrashes "$fuzz" -runs=400 -seed=1 \
