@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,9 +189,63 @@ static int number(struct reader *r, const char *value, size_t *out)
 	return 0;
 }
 
+/* A failure's one-line fields: text, and numbers. */
+#define TEXT_FIELD(key, member)                                                \
+	{                                                                      \
+		key, offsetof(struct sweep_failure, member),                   \
+			sizeof(((struct sweep_failure *)0)->member)            \
+	}
+static const struct {
+	const char *key;
+	size_t offset, size;
+} text_fields[] = {
+	TEXT_FIELD("schedule", schedule),
+	TEXT_FIELD("window", window),
+	TEXT_FIELD("verdict", verdict),
+	TEXT_FIELD("declared", declared),
+	TEXT_FIELD("assumption", assumption),
+	TEXT_FIELD("signature", signature),
+	TEXT_FIELD("crash", crash),
+};
+static const struct {
+	const char *key;
+	size_t offset;
+} int_fields[] = {
+	{"depth", offsetof(struct sweep_failure, depth)},
+	{"as-declared", offsetof(struct sweep_failure, as_declared)},
+	{"outside", offsetof(struct sweep_failure, outside)},
+};
+
+/* One line of a failure into x: 0, or -1 (said). */
+static int failure_line(struct reader *r, const char *k, const char *v,
+			struct sweep_failure *x)
+{
+	const struct injector *inj;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(text_fields) / sizeof(*text_fields); i++)
+		if (!strcmp(k, text_fields[i].key))
+			return copy(r, (char *)x + text_fields[i].offset,
+				    text_fields[i].size, v);
+	for (size_t i = 0; i < sizeof(int_fields) / sizeof(*int_fields); i++)
+		if (!strcmp(k, int_fields[i].key)) {
+			if (number(r, v, &n))
+				return -1;
+			*(int *)((char *)x + int_fields[i].offset) = (int)n;
+			return 0;
+		}
+	if (strcmp(k, "event"))
+		return bad(r, "unknown line in a failure");
+	inj = injector_by_name(v);
+	if (!inj)
+		return bad(r, "unknown event kind");
+	x->kind = inj->kind;
+	return 0;
+}
+
 static int read_failure(struct reader *r, struct stub_result *res)
 {
-	struct sweep_failure x = {0}, *nf;
+	struct sweep_failure x = {0};
 	char *v;
 	size_t n;
 
@@ -198,74 +253,34 @@ static int read_failure(struct reader *r, struct stub_result *res)
 		const char *k = r->buf;
 
 		if (!strcmp(k, "end")) {
-			nf = realloc(res->failures,
-				     (res->nfailures + 1) * sizeof(*nf));
-			if (!nf) {
-				free(x.details);
-				return bad(r, "out of memory");
-			}
-			res->failures = nf;
+			res->failures =
+				xrealloc(res->failures, res->nfailures + 1,
+					 sizeof(*res->failures));
 			res->failures[res->nfailures++] = x;
 			return 0;
 		}
 		if (!strcmp(k, "details")) {
+			/* The full report, verbatim: its length, then its
+			 * bytes. */
 			if (x.details || number(r, v, &n) || n > 1 << 20 ||
 			    !(x.details = malloc(n + 1)) ||
 			    fread(x.details, 1, n, r->f) != n ||
-			    fgetc(r->f) != '\n') {
-				free(x.details);
-				return bad(r, "details cut short");
-			}
+			    fgetc(r->f) != '\n')
+				break;
 			x.details[n] = 0;
 			for (size_t i = 0; i < n; i++)
 				r->line += x.details[i] == '\n';
 			r->line++;
 			continue;
 		}
-		if ((!strcmp(k, "schedule") &&
-		     copy(r, x.schedule, sizeof(x.schedule), v)) ||
-		    (!strcmp(k, "window") &&
-		     copy(r, x.window, sizeof(x.window), v)) ||
-		    (!strcmp(k, "verdict") &&
-		     copy(r, x.verdict, sizeof(x.verdict), v)) ||
-		    (!strcmp(k, "declared") &&
-		     copy(r, x.declared, sizeof(x.declared), v)) ||
-		    (!strcmp(k, "assumption") &&
-		     copy(r, x.assumption, sizeof(x.assumption), v)) ||
-		    (!strcmp(k, "signature") &&
-		     copy(r, x.signature, sizeof(x.signature), v)) ||
-		    (!strcmp(k, "crash") &&
-		     copy(r, x.crash, sizeof(x.crash), v))) {
+		if (failure_line(r, k, v, &x)) {
 			free(x.details);
 			return -1;
 		}
-		if (!strcmp(k, "depth") || !strcmp(k, "as-declared") ||
-		    !strcmp(k, "outside")) {
-			if (number(r, v, &n)) {
-				free(x.details);
-				return -1;
-			}
-			*(!strcmp(k, "depth")	  ? &x.depth
-			  : !strcmp(k, "outside") ? &x.outside
-						  : &x.as_declared) = (int)n;
-		} else if (!strcmp(k, "event")) {
-			const struct injector *inj = injector_by_name(v);
-
-			if (!inj) {
-				free(x.details);
-				return bad(r, "unknown event kind");
-			}
-			x.kind = inj->kind;
-		} else if (strcmp(k, "schedule") && strcmp(k, "window") &&
-			   strcmp(k, "verdict") && strcmp(k, "declared") &&
-			   strcmp(k, "assumption") && strcmp(k, "signature") &&
-			   strcmp(k, "crash")) {
-			free(x.details);
-			return bad(r, "unknown line in a failure");
-		}
 	}
 	free(x.details);
-	return bad(r, "the file ends inside a failure: it was cut short");
+	return bad(r, "the file ends inside a failure, or its details are "
+		      "cut short");
 }
 
 static int read_counts(struct reader *r, const char *v, struct stub_result *res)
