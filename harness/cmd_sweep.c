@@ -2,6 +2,8 @@
  * with its report, and what CI wants besides: JUnit and JSON reports, the
  * coverage map, shards, a time budget and a state to resume from; and the
  * merge of shards' states into one report. */
+#include <errno.h>
+#include <glob.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +16,8 @@
 #include "cli.h"
 #include "report.h"
 #include "sweep_state.h"
+#include "workers.h"
+#include "xalloc.h"
 
 static double now_seconds(void)
 {
@@ -346,6 +350,9 @@ static int sweep_one(const struct catalogue *cat, size_t i, struct vm *vm,
 	return rc;
 }
 
+static int sweep_with_workers(const struct cli *cli,
+			      const struct catalogue *cat);
+
 int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
 {
 	char *selected = calloc(cat->n ? cat->n : 1, 1);
@@ -358,6 +365,10 @@ int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
 	double start = now_seconds();
 	struct vm *vm;
 
+	if (cli->jobs > 1) {
+		free(selected);
+		return sweep_with_workers(cli, cat);
+	}
 	if (!selected || select_stubs(cat, cli->stubs, selected)) {
 		free(selected);
 		return EXIT_USAGE;
@@ -497,42 +508,34 @@ static int missing_shards(const char (*shards)[32], int n)
 /* --- merge -----------------------------------------------------------------
  */
 
-int cmd_merge(const struct cli *cli)
+/* Merges the states in files[0..n) into all (initialised here), each a
+ * different shard of one sweep; their shards into shards[0..n). -1 (said)
+ * on a state that cannot be read or is not another shard of the same. */
+static int merge_states(char *const *files, int n, struct sweep_state *all,
+			char (*shards)[32])
 {
-	struct sweep_options opt = cli->opt;
-	struct sweep_state all;
 	char err[700];
-	int status;
 
-	char(*shards)[32] = calloc((size_t)cli->nfiles, sizeof(*shards));
-	int missing;
-
-	if (!shards)
-		return EXIT_HARNESS;
-	sweep_state_init(&all);
-	snprintf(all.backend, sizeof(all.backend), "merged");
-	for (int f = 0; f < cli->nfiles; f++) {
+	sweep_state_init(all);
+	snprintf(all->backend, sizeof(all->backend), "merged");
+	for (int f = 0; f < n; f++) {
 		struct sweep_state one;
-		int rc =
-			sweep_state_read(cli->files[f], &one, err, sizeof(err));
+		int rc = sweep_state_read(files[f], &one, err, sizeof(err));
 
 		if (rc) {
 			if (rc > 0)
 				snprintf(err, sizeof(err),
-					 "%s: no such sweep state",
-					 cli->files[f]);
+					 "%s: no such sweep state", files[f]);
 			fprintf(stderr, "ist-torture: %s\n", err);
-			sweep_state_free(&all);
-			free(shards);
-			return EXIT_USAGE;
+			return -1;
 		}
 		if (!sweep_state_complete(&one))
 			printf("warning: %s stopped before its end: the "
 			       "merged report is incomplete\n",
-			       cli->files[f]);
+			       files[f]);
 		for (size_t i = 0; i < one.n; i++) {
 			struct state_stub *to = sweep_state_stub(
-				&all, one.stubs[i].result.name);
+				all, one.stubs[i].result.name);
 
 			/* Merged, a stub is done only when it is in every
 			 * state and done in each. */
@@ -543,35 +546,48 @@ int cmd_merge(const struct cli *cli)
 			stub_result_add(&to->result, &one.stubs[i].result);
 		}
 		if (f == 0) {
-			snprintf(all.options, sizeof(all.options), "%s",
+			snprintf(all->options, sizeof(all->options), "%s",
 				 one.options);
-		} else if (!same_but_shard(all.options, one.options) ||
+		} else if (!same_but_shard(all->options, one.options) ||
 			   !other_shard(shards, f, one.shard)) {
 			fprintf(stderr,
 				"ist-torture: %s is not another shard of the "
 				"sweep %s is of (%s; %s): merge each shard of "
 				"one sweep once\n",
-				cli->files[f], cli->files[0],
+				files[f], files[0],
 				one.shard[0] ? one.shard : "not sharded",
 				one.options);
 			sweep_state_free(&one);
-			sweep_state_free(&all);
-			free(shards);
-			return EXIT_USAGE;
+			return -1;
 		}
 		snprintf(shards[f], sizeof(shards[f]), "%s", one.shard);
-		if (all.seconds < one.seconds)
-			all.seconds = one.seconds;
-		if (coverage_merge(&all.coverage, &one.coverage, err,
+		if (all->seconds < one.seconds)
+			all->seconds = one.seconds;
+		if (coverage_merge(&all->coverage, &one.coverage, err,
 				   sizeof(err))) {
-			fprintf(stderr, "ist-torture: %s: %s\n", cli->files[f],
-				err);
+			fprintf(stderr, "ist-torture: %s: %s\n", files[f], err);
 			sweep_state_free(&one);
-			sweep_state_free(&all);
-			free(shards);
-			return EXIT_USAGE;
+			return -1;
 		}
 		sweep_state_free(&one);
+	}
+	return 0;
+}
+
+int cmd_merge(const struct cli *cli)
+{
+	struct sweep_options opt = cli->opt;
+	struct sweep_state all;
+	int status;
+	char(*shards)[32] = calloc((size_t)cli->nfiles, sizeof(*shards));
+	int missing;
+
+	if (!shards)
+		return EXIT_HARNESS;
+	if (merge_states(cli->files, cli->nfiles, &all, shards)) {
+		sweep_state_free(&all);
+		free(shards);
+		return EXIT_USAGE;
 	}
 	options_of(all.options, &opt);
 	missing = missing_shards(shards, cli->nfiles);
@@ -593,5 +609,240 @@ int cmd_merge(const struct cli *cli)
 	       missing ? "INCOMPLETE: shards missing" : status_words(status));
 	sweep_state_free(&all);
 	free(shards);
+	return status;
+}
+
+/* --- sweep --jobs N ---------------------------------------------------------
+ * N workers, one VM each, each a shard of the sweep (of the user's shard,
+ * when one is given) with a state of its own; the parent merges their
+ * states as `merge` does and reports from the merged results.
+ */
+
+struct job_plan {
+	const struct cli *cli;
+	const struct catalogue *cat;
+	int jobs;
+	unsigned shard_index, shard_count; /* the user's --shard, or 0/1 */
+	char dir[64];			   /* the workers' output */
+	char **state;			   /* each worker's state file */
+};
+
+static void worker_file(const struct job_plan *p, int w, const char *what,
+			char *path, size_t len)
+{
+	snprintf(path, len, "%s/w%d.%s", p->dir, w + 1, what);
+}
+
+static int run_worker(void *ctx, int w)
+{
+	struct job_plan *p = ctx;
+	struct cli c = *p->cli;
+	char shard[32], out[128], errors[128];
+
+	/* Ordinals k + N*w modulo N*jobs: all are k modulo N. */
+	snprintf(shard, sizeof(shard), "%u/%u",
+		 p->shard_index + p->shard_count * (unsigned)w + 1,
+		 p->shard_count * (unsigned)p->jobs);
+	worker_file(p, w, "out", out, sizeof(out));
+	worker_file(p, w, "err", errors, sizeof(errors));
+	if (!freopen(out, "w", stdout) || !freopen(errors, "w", stderr))
+		return EXIT_HARNESS;
+	c.jobs = 0;
+	c.shard = shard;
+	c.resume = p->state[w];
+	c.junit = c.json_out = c.coverage = NULL;
+	c.merge = 0;
+	return cmd_sweep(&c, p->cat);
+}
+
+/* What the workers said on stderr, each line once: they all open the same
+ * back end and read the same stubs, so most of it is said by each. */
+static void relay_worker_errors(const struct job_plan *p)
+{
+	char **seen = NULL, line[1024], path[128];
+	size_t nseen = 0;
+
+	for (int w = 0; w < p->jobs; w++) {
+		FILE *f;
+
+		worker_file(p, w, "err", path, sizeof(path));
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f)) {
+			size_t i = 0;
+
+			while (i < nseen && strcmp(seen[i], line))
+				i++;
+			if (i < nseen)
+				continue;
+			fputs(line, stderr);
+			seen = xrealloc(seen, nseen + 1, sizeof(*seen));
+			seen[nseen++] = xstrdup(line);
+		}
+		if (f)
+			fclose(f);
+	}
+	for (size_t i = 0; i < nseen; i++)
+		free(seen[i]);
+	free(seen);
+}
+
+/* With --resume STATE the workers keep STATE.1of3, STATE.2of3, ...: those
+ * of another --jobs cannot be resumed by this one. */
+static int other_jobs_state(const struct job_plan *p)
+{
+	char pattern[4200];
+	glob_t g;
+	int other = 0;
+
+	snprintf(pattern, sizeof(pattern), "%s.*of*", p->cli->resume);
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			int mine = 0;
+
+			for (int w = 0; w < p->jobs; w++)
+				mine |= !strcmp(g.gl_pathv[i], p->state[w]);
+			if (!mine && !other) {
+				fprintf(stderr,
+					"ist-torture: %s is the state of a "
+					"sweep with another --jobs: resume "
+					"with that many, or give a new state "
+					"file\n",
+					g.gl_pathv[i]);
+				other = 1;
+			}
+		}
+		globfree(&g);
+	}
+	return other;
+}
+
+static void remove_job_files(const struct job_plan *p)
+{
+	static const char *const what[] = {"out", "err", "state"};
+	char path[128];
+
+	for (int w = 0; w < p->jobs; w++)
+		for (int i = 0; i < 3; i++) {
+			worker_file(p, w, what[i], path, sizeof(path));
+			unlink(path);
+		}
+	rmdir(p->dir);
+}
+
+static int sweep_with_workers(const struct cli *cli,
+			      const struct catalogue *cat)
+{
+	struct job_plan p = {.cli = cli, .cat = cat, .jobs = cli->jobs};
+	char *selected = calloc(cat->n ? cat->n : 1, 1);
+	char options[1024], backend[16], err[300];
+	int harness_error = 0, bad_input = 0, status = EXIT_USAGE;
+	int made_dir = 0, nstates = 0;
+	char **states = xcalloc((size_t)cli->jobs, sizeof(*states));
+	char(*shards)[32] = xcalloc((size_t)p.jobs, sizeof(*shards));
+	struct sweep_options opt;
+	struct sweep_state all;
+	struct workers w;
+	struct vm *vm = NULL;
+	double start = now_seconds();
+
+	sweep_state_init(&all);
+	p.state = xcalloc((size_t)p.jobs, sizeof(*p.state));
+	snprintf(p.dir, sizeof(p.dir), "/tmp/ist-torture-jobs.XXXXXX");
+	/* Bad input is said here, once, before any worker starts. */
+	if (!selected || select_stubs(cat, cli->stubs, selected) ||
+	    open_backend(cli, &vm) || fit_to_backend(vm, cli, &opt) ||
+	    parse_shard(cli->shard, &p.shard_index, &p.shard_count))
+		goto out;
+	snprintf(backend, sizeof(backend), "%.*s",
+		 (int)strcspn(vm_backend(vm), " "), vm_backend(vm));
+	fingerprint(cli, cat, selected, &opt, backend, options,
+		    sizeof(options));
+	report_header(stdout, vm_backend(vm), &opt);
+	vm_close(vm);
+	vm = NULL;
+	if (!mkdtemp(p.dir)) {
+		fprintf(stderr, "ist-torture: cannot make %s: %s\n", p.dir,
+			strerror(errno));
+		status = EXIT_HARNESS;
+		goto out;
+	}
+	made_dir = 1;
+	for (int i = 0; i < p.jobs; i++) {
+		char path[4200];
+
+		if (cli->resume)
+			snprintf(path, sizeof(path), "%s.%dof%d", cli->resume,
+				 i + 1, p.jobs);
+		else
+			worker_file(&p, i, "state", path, sizeof(path));
+		p.state[i] = xstrdup(path);
+	}
+	if (cli->resume && other_jobs_state(&p))
+		goto out;
+	printf("%d workers, one VM each: worker W sweeps the first injections "
+	       "whose ordinal is %u + %u(W-1) modulo %u\n",
+	       p.jobs, p.shard_index, p.shard_count,
+	       p.shard_count * (unsigned)p.jobs);
+	if (cli->resume)
+		printf("each keeps its state in %s.Wof%d\n", cli->resume,
+		       p.jobs);
+	printf("\n");
+	catch_stop_signals();
+	if (workers_start(&w, p.jobs, run_worker, &p, err, sizeof(err))) {
+		fprintf(stderr, "ist-torture: %s\n", err);
+		status = EXIT_HARNESS;
+		goto out;
+	}
+	workers_wait(&w, &stop_requested);
+	relay_worker_errors(&p);
+	for (int i = 0; i < p.jobs; i++) {
+		if (w.status[i] >= 128 || access(p.state[i], F_OK)) {
+			fprintf(stderr,
+				"ist-torture: worker %d ended (status %d) "
+				"without its state: its part is not in the "
+				"report\n",
+				i + 1, w.status[i]);
+			harness_error = 1;
+		} else {
+			states[nstates++] = p.state[i];
+		}
+		harness_error |= w.status[i] == EXIT_HARNESS;
+		bad_input |= w.status[i] == EXIT_USAGE;
+	}
+	sweep_state_free(&all);
+	if (merge_states(states, nstates, &all, shards)) {
+		status = EXIT_HARNESS;
+		goto out;
+	}
+	snprintf(all.options, sizeof(all.options), "%s", options);
+	snprintf(all.backend, sizeof(all.backend), "%s", backend);
+	snprintf(all.shard, sizeof(all.shard), "%s",
+		 cli->shard ? cli->shard : "");
+	all.seconds = now_seconds() - start;
+	for (size_t i = 0; i < all.n; i++)
+		report_result(stdout, &all.stubs[i].result);
+	status = status_of(&all, harness_error, bad_input);
+	if (write_outputs(cli, &all, &opt, status))
+		status = EXIT_USAGE;
+	print_summary(stdout, &all);
+	if (!sweep_state_complete(&all))
+		printf("stopped %s before the end: %s\n",
+		       stop_requested ? "by a signal" : "at its time budget",
+		       cli->resume ? "resume with the same command (the "
+				     "workers keep their states)"
+				   : "give --resume STATE to be able to go on");
+	printf("result: %s\n", status_words(status));
+out:
+	if (vm)
+		vm_close(vm);
+	if (made_dir)
+		remove_job_files(&p);
+	for (int i = 0; i < p.jobs; i++)
+		free(p.state[i]);
+	free(p.state);
+	free(states);
+	free(shards);
+	free(selected);
+	sweep_state_free(&all);
 	return status;
 }

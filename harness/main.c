@@ -108,7 +108,9 @@ static void usage(FILE *f)
 		"cleanly)\n"
 		"  --time S           fuzz: stop after S seconds (default: "
 		"60)\n"
-		"  --jobs N           fuzz: N processes (libFuzzer's fork "
+		"  -j, --jobs N       sweep: N workers, one VM each, merged "
+		"into one report;\n"
+		"                     fuzz: N processes (libFuzzer's fork "
 		"mode)\n"
 		"  -h, --help         this text\n"
 		"\n"
@@ -178,8 +180,10 @@ static int misplaced_option(const struct cli *cli)
 		bad = cli->shard    ? "--shard"
 		      : cli->resume ? "--resume"
 				    : "--time-budget";
-	else if ((cli->jobs || cli->fuzz_time_given) && strcmp(c, "fuzz"))
-		bad = cli->jobs ? "--jobs" : "--time";
+	else if (cli->jobs && strcmp(c, "fuzz") && !sweep)
+		bad = "--jobs";
+	else if (cli->fuzz_time_given && strcmp(c, "fuzz"))
+		bad = "--time";
 	else if ((cli->lcov || cli->html || cli->merge_out) &&
 		 strcmp(c, "coverage"))
 		bad = cli->lcov ? "--lcov" : cli->html ? "--html" : "--merge";
@@ -276,7 +280,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	}
 	optind = 2;
 	opterr = 0; /* one line per error: ours */
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hj:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			cli->stubs = optarg;

@@ -326,3 +326,53 @@ void report_stub(FILE *f, const struct stub_sweep *s)
 			s->dropped_records, s->max_records);
 	fprintf(f, "\n");
 }
+
+/* A failure's first line (its details start with report_record's). */
+static void print_first_line(FILE *f, const char *details)
+{
+	size_t n = strcspn(details, "\n");
+
+	fprintf(f, "%.*s\n", (int)n, details);
+}
+
+void report_result(FILE *f, const struct stub_result *r)
+{
+	size_t lines = 0, full = 0;
+
+	fprintf(f, "stub %s\n", r->name);
+	if (!r->swept) {
+		fprintf(f, "  NOT SWEPT: %s\n\n", r->error);
+		return;
+	}
+	for (int d = 0; d < r->depth; d++)
+		report_counts(f, d + 1, &r->counts[d]);
+	fprintf(f, "  %s\n",
+		r->unexpected || r->no_longer_failing
+			? "NOT as the stub declares"
+			: "all as the stub declares");
+	if (r->crashes_written)
+		fprintf(f, "  %zu new crash file%s (one per signature)\n",
+			r->crashes_written, r->crashes_written == 1 ? "" : "s");
+	for (int pass = 0; pass < 3; pass++) {
+		for (size_t i = 0; i < r->nfailures; i++) {
+			const struct sweep_failure *e = &r->failures[i];
+			int error = !strcmp(
+				e->verdict,
+				verdict_name(VERDICT_HARNESS_ERROR));
+			int rank = error ? 0 : !e->as_declared ? 1 : 2;
+
+			if (rank != pass || lines++ >= REPORT_LINES)
+				continue;
+			if (full++ < REPORT_FULL)
+				fputs(e->details ? e->details : "", f);
+			else
+				print_first_line(f, e->details ? e->details
+							       : "");
+		}
+	}
+	if (lines > REPORT_LINES)
+		fprintf(f, "  ... and %zu more\n", lines - REPORT_LINES);
+	if (r->dropped)
+		fprintf(f, "  (%zu more not kept)\n", r->dropped);
+	fprintf(f, "\n");
+}

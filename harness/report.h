@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "sweep.h"
+#include "sweep_result.h"
 
 void report_header(FILE *f, const char *backend,
 		   const struct sweep_options *opt);
@@ -14,5 +15,9 @@ void report_stub(FILE *f, const struct stub_sweep *s);
  * expected against observed field by field (full), or one line. */
 void report_record(FILE *f, const struct stub_sweep *s,
 		   const struct sweep_record *r, int full);
+
+/* A stub's report from its result alone (counts and failures as text), for
+ * results put together from several processes (sweep --jobs). */
+void report_result(FILE *f, const struct stub_result *r);
 
 #endif

@@ -363,6 +363,21 @@ static double monotonic_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* trial_run, timed for the benchmark's hook when there is one. */
+static int run_trial(struct sweeper *w, const struct stub_sweep *s, int level,
+		     const struct boundary *at, const struct injection *inj,
+		     char *why, size_t whylen)
+{
+	double t0 = w->opt->trial_done ? monotonic_seconds() : 0;
+	int rc = trial_run(w->vm, &s->img, &s->lay, at, inj,
+			   w->opt->timeout_ms, &w->obs, why, whylen);
+
+	if (!rc && w->opt->trial_done)
+		w->opt->trial_done(w->opt->trial_done_ctx, w->vm, s, level, at,
+				   inj, &w->obs, monotonic_seconds() - t0);
+	return rc;
+}
+
 /* Counts and records a judged schedule. `tried` is 0 for a harness error
  * about a schedule already counted (its deeper trace could not be
  * recorded): reported, not counted twice. */
@@ -664,8 +679,7 @@ static void try_schedule(struct sweeper *w, const struct trace *t,
 	memset(&v, 0, sizeof(v));
 	if (done)
 		v.kind = VERDICT_PASS; /* judged by the earlier run */
-	else if (trial_run(w->vm, &s->img, &s->lay, at, &st->inj,
-			   w->opt->timeout_ms, &w->obs, why, sizeof(why)))
+	else if (run_trial(w, s, level, at, &st->inj, why, sizeof(why)))
 		harness_failure(&v, why);
 	else
 		oracle_judge(&w->ctx, &c, &v);

@@ -88,6 +88,15 @@ struct sweep_options {
 		       const struct verdict *v, int as_declared,
 		       const struct ist_assume *assumption);
 	void *judged_ctx;
+	/* Called after every trial run (not for schedules skipped or judged
+	 * by an earlier run), with the boundary and event it started from,
+	 * what it observed and the seconds trial_run took: the benchmark's
+	 * hook. The vm is free to use until it returns. */
+	void (*trial_done)(void *ctx, struct vm *vm, const struct stub_sweep *s,
+			   int level, const struct boundary *at,
+			   const struct injection *inj,
+			   const struct observation *obs, double seconds);
+	void *trial_done_ctx;
 	/* Keep this many traces after an event, for schedules that share
 	 * their prefix (the fuzzer's, run one at a time); 0: none. */
 	size_t cache_traces;
