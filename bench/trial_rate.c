@@ -155,8 +155,8 @@ struct depth_figures {
 
 static void on_trial(void *ctx, struct vm *vm, const struct stub_sweep *s,
 		     int level, const struct boundary *at,
-		     const struct injection *inj,
-		     const struct observation *obs, double seconds)
+		     const struct injection *inj, const struct observation *obs,
+		     double seconds)
 {
 	struct depth_figures *f = ctx;
 	long insns;

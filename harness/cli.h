@@ -50,7 +50,8 @@ struct cli {
 	const char *resume;	 /* sweep --resume STATE */
 	double time_budget; /* sweep --time-budget, fuzz --time SECONDS; 0: none
 			     */
-	int jobs;	    /* fuzz --jobs N */
+	int jobs;	    /* sweep -j N, fuzz --jobs N */
+	int reference_restore;	 /* --reference-restore */
 	const char *events_spec; /* --events as given */
 	int depth_given;
 	int fuzz_time_given; /* time_budget came from fuzz --time */

@@ -534,8 +534,8 @@ static int merge_states(char *const *files, int n, struct sweep_state *all,
 			       "merged report is incomplete\n",
 			       files[f]);
 		for (size_t i = 0; i < one.n; i++) {
-			struct state_stub *to = sweep_state_stub(
-				all, one.stubs[i].result.name);
+			struct state_stub *to =
+				sweep_state_stub(all, one.stubs[i].result.name);
 
 			/* Merged, a stub is done only when it is in every
 			 * state and done in each. */

@@ -410,6 +410,7 @@ int guest_boot(struct vm *vm, const struct guest_image *img,
 	uint8_t *all = vm_mem(vm, 0, vm_mem_size(vm));
 
 	memset(all, 0, vm_mem_size(vm));
+	vm_mem_written(vm, 0, vm_mem_size(vm));
 	for (size_t i = 0; i < img->nsegs; i++) {
 		const struct guest_segment *s = &img->segs[i];
 		uint8_t *dst = vm_mem(vm, s->paddr, s->memsz);

@@ -39,10 +39,15 @@ struct kvm_vm {
 	int nbp;
 	timer_t timer;
 	int have_timer;
+	/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is on: the guest's writes are
+	 * logged (kvm_dirty_log), a bit per page of guest memory. */
+	uint64_t *dirty;
+	int dirty_logged;
 };
 
 static const struct vm_ops kvm_ops;
 static void kvm_close(struct vm *base);
+static int flush_sync_regs(struct kvm_vm *vm);
 static int kvm_set_guest_debugregs(struct vm *base,
 				   const struct kvm_debugregs *dr);
 
@@ -154,6 +159,57 @@ static int setup_timer(struct kvm_vm *vm)
 	return 0;
 }
 
+/* Logs the guest's writes to its memory, re-protected by the harness
+ * (KVM_CLEAR_DIRTY_LOG) rather than by every KVM_GET_DIRTY_LOG, so a restore
+ * writes just the pages the guest wrote. Without the capability a restore
+ * compares every writable page instead. Called before the slot exists. */
+static void enable_dirty_log(struct kvm_vm *vm,
+			     struct kvm_userspace_memory_region *region)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+		.args = {KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE}};
+	size_t pages = vm->base.mem_size / 4096;
+
+	if (getenv("IST_NO_DIRTY_LOG") ||
+	    !(ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+		    KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) &
+	      KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) ||
+	    ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap))
+		return;
+	vm->dirty = calloc((pages + 63) / 64, sizeof(uint64_t));
+	if (!vm->dirty)
+		return;
+	region->flags |= KVM_MEM_LOG_DIRTY_PAGES;
+	vm->dirty_logged = 1;
+}
+
+static int kvm_dirty_log(struct vm *base, const uint64_t **bitmap)
+{
+	struct kvm_vm *vm = (struct kvm_vm *)base;
+	size_t pages = vm->base.mem_size / 4096, words = (pages + 63) / 64;
+	struct kvm_dirty_log log = {.slot = 0, .dirty_bitmap = vm->dirty};
+	struct kvm_clear_dirty_log clear = {.slot = 0,
+					    .num_pages = (uint32_t)pages,
+					    .first_page = 0,
+					    .dirty_bitmap = vm->dirty};
+	uint64_t any = 0;
+
+	if (!vm->dirty_logged)
+		return -1;
+	memset(vm->dirty, 0, words * sizeof(uint64_t));
+	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log))
+		return -1;
+	for (size_t i = 0; i < words; i++)
+		any |= vm->dirty[i];
+	/* Written pages are writable again until cleared: clear them now,
+	 * before the guest runs from the restored state. */
+	if (any && ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &clear))
+		return -1;
+	*bitmap = vm->dirty;
+	return 0;
+}
+
 enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 			   char *err, size_t errlen)
 {
@@ -227,6 +283,7 @@ enum vm_open_error vm_open(const char *device, size_t mem_size, struct vm **out,
 			 mem_size);
 		goto unusable;
 	}
+	enable_dirty_log(vm, &region);
 	region.slot = 0;
 	region.guest_phys_addr = 0;
 	region.memory_size = mem_size;
@@ -291,6 +348,7 @@ static void kvm_close(struct vm *base)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
+	free(vm->dirty);
 	free(vm);
 }
 
@@ -369,6 +427,9 @@ static int kvm_set_state(struct vm *base, const struct vcpu_state *st)
 	vm->run->s.regs.sregs = st->sregs;
 	vm->run->s.regs.events = st->events;
 	vm->run->kvm_dirty_regs |= SYNC_SETS;
+	/* The reference path: each set through its own ioctl, now. */
+	if (vm_reference_restore(base) && flush_sync_regs(vm))
+		return -1;
 	if (kvm_set_guest_debugregs(&vm->base, &st->debugregs))
 		return -1;
 	return state_msrs_io(vm, (struct vcpu_state *)st, 1);
@@ -599,4 +660,5 @@ static const struct vm_ops kvm_ops = {
 	.set_guest_debugregs = kvm_set_guest_debugregs,
 	.run = kvm_run,
 	.vcpu_time_ns = kvm_vcpu_time_ns,
+	.dirty_log = kvm_dirty_log,
 };

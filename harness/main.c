@@ -112,6 +112,12 @@ static void usage(FILE *f)
 		"into one report;\n"
 		"                     fuzz: N processes (libFuzzer's fork "
 		"mode)\n"
+		"  --reference-restore  the slow reference path: every "
+		"restore writes all\n"
+		"                     writable pages and each register set "
+		"by its own ioctl\n"
+		"                     (verdicts must not change; for "
+		"testing the fast path)\n"
 		"  -h, --help         this text\n"
 		"\n"
 		"exit codes: 0 every stub got the verdicts it declares "
@@ -213,6 +219,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{"kvm", required_argument, NULL, 'k'},
 		{"backend", required_argument, NULL, 'b'},
 		{"crash-dir", required_argument, NULL, 'C'},
+		{"reference-restore", no_argument, NULL, 'Z'},
 		{"trace", no_argument, NULL, 'T'},
 		{"json", required_argument, NULL, 'J'},
 		{"junit", required_argument, NULL, 'U'},
@@ -320,6 +327,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			break;
 		case 'P':
 			cli->shard = optarg;
+			break;
+		case 'Z':
+			cli->reference_restore = 1;
 			break;
 		case 'j':
 			if (parse_number("--jobs", optarg, 256, &n))
@@ -549,8 +559,10 @@ int open_backend(const struct cli *cli, struct vm **vm)
 	if (cli->backend != BACKEND_QEMU) {
 		rc = vm_open(cli->kvm_device, IST_GUEST_MEM_SIZE, vm, err,
 			     sizeof(err));
-		if (rc == VM_OK)
+		if (rc == VM_OK) {
+			vm_set_reference_restore(*vm, cli->reference_restore);
 			return 0;
+		}
 		if (cli->backend == BACKEND_KVM) {
 			fprintf(stderr, "ist-torture: %s\n", err);
 			return -1;
@@ -570,6 +582,7 @@ int open_backend(const struct cli *cli, struct vm **vm)
 			"ist-torture: %s; sweeping on QEMU instead (slower; "
 			"#DB by the guest's DR0)\n",
 			err);
+	vm_set_reference_restore(*vm, cli->reference_restore);
 	return 0;
 }
 

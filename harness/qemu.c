@@ -880,6 +880,7 @@ static int unblock_nmis(struct qemu_vm *vm)
 	    !(dst = vm_mem(&vm->base, gpa, sizeof(frame))))
 		return -1;
 	memcpy(dst, frame, sizeof(frame));
+	vm_mem_written(&vm->base, gpa, sizeof(frame));
 	return write_reg(vm, 7, rsp, 8) ||
 			       write_reg(vm, GDB_RIP, vm->iretq.rip, 8) ||
 			       run_gadget(vm, frame[0])

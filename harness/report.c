@@ -356,9 +356,9 @@ void report_result(FILE *f, const struct stub_result *r)
 	for (int pass = 0; pass < 3; pass++) {
 		for (size_t i = 0; i < r->nfailures; i++) {
 			const struct sweep_failure *e = &r->failures[i];
-			int error = !strcmp(
-				e->verdict,
-				verdict_name(VERDICT_HARNESS_ERROR));
+			int error =
+				!strcmp(e->verdict,
+					verdict_name(VERDICT_HARNESS_ERROR));
 			int rank = error ? 0 : !e->as_declared ? 1 : 2;
 
 			if (rank != pass || lines++ >= REPORT_LINES)
@@ -366,8 +366,8 @@ void report_result(FILE *f, const struct stub_result *r)
 			if (full++ < REPORT_FULL)
 				fputs(e->details ? e->details : "", f);
 			else
-				print_first_line(f, e->details ? e->details
-							       : "");
+				print_first_line(f,
+						 e->details ? e->details : "");
 		}
 	}
 	if (lines > REPORT_LINES)

@@ -1,3 +1,4 @@
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,8 +370,8 @@ static int run_trial(struct sweeper *w, const struct stub_sweep *s, int level,
 		     char *why, size_t whylen)
 {
 	double t0 = w->opt->trial_done ? monotonic_seconds() : 0;
-	int rc = trial_run(w->vm, &s->img, &s->lay, at, inj,
-			   w->opt->timeout_ms, &w->obs, why, whylen);
+	int rc = trial_run(w->vm, &s->img, &s->lay, at, inj, w->opt->timeout_ms,
+			   &w->obs, why, whylen);
 
 	if (!rc && w->opt->trial_done)
 		w->opt->trial_done(w->opt->trial_done_ctx, w->vm, s, level, at,
@@ -527,18 +528,24 @@ static void deliver(const struct sweeper *w, const struct path *p,
 			coalesces = 1;
 		}
 	}
-	/* The vector's bodies already in the log where it was delivered: the
-	 * log lies in the kernel's writable range, first in a snapshot. */
-	if (coalesces && lay->log_gpa >= lay->kernel_rw_gpa &&
-	    lay->log_gpa - lay->kernel_rw_gpa + sizeof(struct ist_log) <=
-		    lay->kernel_rw_len) {
-		const struct ist_log *log =
-			(const void *)(at->mem +
-				       (lay->log_gpa - lay->kernel_rw_gpa));
-		uint64_t n =
-			log->count < IST_LOG_MAX ? log->count : IST_LOG_MAX;
+	/* The vector's bodies already in the log where it was delivered. */
+	if (coalesces) {
+		uint64_t count = 0, n, vector;
+
+		snapshot_read(at, lay,
+			      lay->log_gpa + offsetof(struct ist_log, count),
+			      &count, sizeof(count));
+		n = count < IST_LOG_MAX ? count : IST_LOG_MAX;
 		for (uint64_t k = 0; k < n; k++)
-			before += log->entries[k].vector == injector->vector;
+			if (snapshot_read(
+				    at, lay,
+				    lay->log_gpa +
+					    offsetof(struct ist_log, entries) +
+					    k * sizeof(struct ist_log_entry) +
+					    offsetof(struct ist_log_entry,
+						     vector),
+				    &vector, sizeof(vector)) == 0)
+				before += vector == injector->vector;
 	}
 	if (lay->rules & IST_RULE_COMMIT)
 		expected =

@@ -1,13 +1,68 @@
 /* vm.h's functions: each goes to the back end that opened the VM, except
  * guest memory, which every back end shares with the host the same way. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "vm_backend.h"
 
+#define PAGE_SHIFT 12
+
 void vm_close(struct vm *vm)
 {
-	if (vm)
-		vm->ops->close(vm);
+	if (!vm)
+		return;
+	free(vm->held);
+	vm->held = NULL;
+	vm->ops->close(vm);
+}
+
+const struct page *vm_page_held(const struct vm *vm, uint64_t gpa)
+{
+	if (!vm->held || gpa >= vm->mem_size)
+		return NULL;
+	return vm->held[gpa >> PAGE_SHIFT];
+}
+
+void vm_page_hold(struct vm *vm, uint64_t gpa, const struct page *p)
+{
+	if (!vm->held)
+		vm->held =
+			calloc(vm->mem_size >> PAGE_SHIFT, sizeof(*vm->held));
+	if (vm->held && gpa < vm->mem_size)
+		vm->held[gpa >> PAGE_SHIFT] = p;
+}
+
+void vm_mem_written(struct vm *vm, uint64_t gpa, size_t len)
+{
+	if (!vm->held || !len)
+		return;
+	for (uint64_t pg = gpa >> PAGE_SHIFT;
+	     pg <= (gpa + len - 1) >> PAGE_SHIFT &&
+	     pg < vm->mem_size >> PAGE_SHIFT;
+	     pg++)
+		vm->held[pg] = NULL;
+}
+
+int vm_dirty_log(struct vm *vm, const uint64_t **bitmap)
+{
+	if (vm->dirty_log_distrusted || !vm->ops->dirty_log)
+		return -1;
+	return vm->ops->dirty_log(vm, bitmap);
+}
+
+void vm_distrust_dirty_log(struct vm *vm)
+{
+	vm->dirty_log_distrusted = 1;
+}
+
+void vm_set_reference_restore(struct vm *vm, int on)
+{
+	vm->reference_restore = on;
+}
+
+int vm_reference_restore(const struct vm *vm)
+{
+	return vm->reference_restore;
 }
 
 const char *vm_backend(const struct vm *vm)
@@ -44,6 +99,7 @@ int vm_load_code(struct vm *vm, uint64_t gpa, const void *code, size_t len)
 	if (!dst)
 		return -1;
 	memcpy(dst, code, len);
+	vm_mem_written(vm, gpa, len);
 	return vm->ops->code_written ? vm->ops->code_written(vm, gpa, len) : 0;
 }
 

@@ -138,6 +138,27 @@ size_t vm_mem_size(const struct vm *vm);
  * forget what it translated from there. 0 or -1. */
 int vm_load_code(struct vm *vm, uint64_t gpa, const void *code, size_t len);
 
+/* Restoring guest memory by what changed (snapshot.c). The host records
+ * which snapshot page (page_store.h) it wrote to each guest page; anything
+ * else the host writes there (an image, code) makes it unknown again. A
+ * back end that logs the guest's own writes (KVM's dirty log) says which
+ * pages the guest wrote since the last call: bitmap, a bit per page of
+ * guest memory; -1 when it cannot tell (QEMU), and then every page must
+ * be compared. */
+struct page;
+const struct page *vm_page_held(const struct vm *vm, uint64_t gpa);
+void vm_page_hold(struct vm *vm, uint64_t gpa, const struct page *p);
+void vm_mem_written(struct vm *vm, uint64_t gpa, size_t len);
+int vm_dirty_log(struct vm *vm, const uint64_t **bitmap);
+/* The log missed a page the guest wrote: compare pages from now on. */
+void vm_distrust_dirty_log(struct vm *vm);
+
+/* The slow reference path the fast one is tested against: every restore
+ * writes every writable page and puts each register set back through its
+ * own ioctl. Off by default. */
+void vm_set_reference_restore(struct vm *vm, int on);
+int vm_reference_restore(const struct vm *vm);
+
 /* Reads guest virtual memory through the guest's 4-level page tables rooted
  * at cr3. Returns -1 if any byte is unmapped. */
 int vm_read_virt(struct vm *vm, uint64_t cr3, uint64_t va, void *buf,

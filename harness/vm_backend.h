@@ -31,6 +31,9 @@ struct vm_ops {
 	int (*run)(struct vm *vm, unsigned timeout_ms, struct vm_exit *exit);
 	/* Optional: CPU time the vCPU has had, in ns (0: not known). */
 	uint64_t (*vcpu_time_ns)(struct vm *vm);
+	/* Optional: the guest pages the guest wrote since the last call, a
+	 * bit per page of guest memory; -1 when it cannot tell. */
+	int (*dirty_log)(struct vm *vm, const uint64_t **bitmap);
 };
 
 /* The first member of every back end's own struct. */
@@ -41,6 +44,11 @@ struct vm {
 	char backend[96];
 	int software;
 	unsigned features; /* VM_CAN_* */
+	/* Per guest page, the snapshot page (page_store.h) the host last
+	 * wrote there, or NULL when not known: vm_page_held. */
+	const struct page **held;
+	int reference_restore;
+	int dirty_log_distrusted; /* it missed a write: not used again */
 };
 
 #endif
