@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -638,6 +639,8 @@ static int run_worker(void *ctx, int w)
 	struct job_plan *p = ctx;
 	struct cli c = *p->cli;
 	char shard[32], out[128], errors[128];
+	FILE *rss;
+	int rc;
 
 	/* Ordinals k + N*w modulo N*jobs: all are k modulo N. */
 	snprintf(shard, sizeof(shard), "%u/%u",
@@ -652,7 +655,41 @@ static int run_worker(void *ctx, int w)
 	c.resume = p->state[w];
 	c.junit = c.json_out = c.coverage = NULL;
 	c.merge = 0;
-	return cmd_sweep(&c, p->cat);
+	rc = cmd_sweep(&c, p->cat);
+	/* Its peak memory, and its QEMU's (a child it has waited for). */
+	worker_file(p, w, "rss", out, sizeof(out));
+	rss = fopen(out, "w");
+	if (rss) {
+		struct rusage self, kids;
+
+		getrusage(RUSAGE_SELF, &self);
+		getrusage(RUSAGE_CHILDREN, &kids);
+		fprintf(rss, "%ld %ld\n", self.ru_maxrss, kids.ru_maxrss);
+		fclose(rss);
+	}
+	return rc;
+}
+
+/* The largest peak resident memory of a worker, and of a worker's QEMU
+ * (0 on KVM), in KiB. */
+static void worker_peaks(const struct job_plan *p, long *harness, long *qemu)
+{
+	char path[128];
+
+	*harness = *qemu = 0;
+	for (int w = 0; w < p->jobs; w++) {
+		long self = 0, kids = 0;
+		FILE *f;
+
+		worker_file(p, w, "rss", path, sizeof(path));
+		f = fopen(path, "r");
+		if (f && fscanf(f, "%ld %ld", &self, &kids) == 2) {
+			*harness = self > *harness ? self : *harness;
+			*qemu = kids > *qemu ? kids : *qemu;
+		}
+		if (f)
+			fclose(f);
+	}
 }
 
 /* What the workers said on stderr, each line once: they all open the same
@@ -718,11 +755,11 @@ static int other_jobs_state(const struct job_plan *p)
 
 static void remove_job_files(const struct job_plan *p)
 {
-	static const char *const what[] = {"out", "err", "state"};
+	static const char *const what[] = {"out", "err", "state", "rss"};
 	char path[128];
 
 	for (int w = 0; w < p->jobs; w++)
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < 4; i++) {
 			worker_file(p, w, what[i], path, sizeof(path));
 			unlink(path);
 		}
@@ -737,6 +774,7 @@ static int sweep_with_workers(const struct cli *cli,
 	char options[1024], backend[16], err[300];
 	int harness_error = 0, bad_input = 0, status = EXIT_USAGE;
 	int made_dir = 0, nstates = 0;
+	long peak, peak_qemu;
 	char **states = xcalloc((size_t)cli->jobs, sizeof(*states));
 	char(*shards)[32] = xcalloc((size_t)p.jobs, sizeof(*shards));
 	struct sweep_options opt;
@@ -821,6 +859,12 @@ static int sweep_with_workers(const struct cli *cli,
 	all.seconds = now_seconds() - start;
 	for (size_t i = 0; i < all.n; i++)
 		report_result(stdout, &all.stubs[i].result);
+	worker_peaks(&p, &peak, &peak_qemu);
+	printf("workers: %d; peak resident memory of the largest: %ld MiB",
+	       p.jobs, peak / 1024);
+	if (peak_qemu)
+		printf(", of its QEMU: %ld MiB", peak_qemu / 1024);
+	printf("\n\n");
 	status = status_of(&all, harness_error, bad_input);
 	if (write_outputs(cli, &all, &opt, status))
 		status = EXIT_USAGE;

@@ -93,6 +93,8 @@ int gdb_send(struct gdb_remote *g, const char *packet)
 
 	if (len + 5 > sizeof(frame))
 		return -1;
+	if (!strchr("gmqZz?", packet[0]))
+		g->regs_valid = 0;
 	for (size_t i = 0; i < len; i++)
 		sum += (unsigned char)packet[i];
 	snprintf(frame, sizeof(frame), "$%s#%02x", packet, sum & 0xff);
@@ -154,11 +156,28 @@ int gdb_recv(struct gdb_remote *g, char *out, size_t cap, int timeout_ms)
 int gdb_command(struct gdb_remote *g, const char *packet, char *reply,
 		size_t cap)
 {
+	int read_regs = !strcmp(packet, "g");
+	int n;
+
+	if (read_regs && g->regs_valid && strlen(g->regs) < cap) {
+		strcpy(reply, g->regs);
+		return (int)strlen(reply);
+	}
 	if (gdb_send(g, packet))
 		return -1;
-	return gdb_recv(g, reply, cap, REPLY_TIMEOUT_MS) < 0
-		       ? -1
-		       : (int)strlen(reply);
+	if (gdb_recv(g, reply, cap, REPLY_TIMEOUT_MS) < 0)
+		return -1;
+	n = (int)strlen(reply);
+	if (read_regs && reply[0] != 'E' && (size_t)n < sizeof(g->regs)) {
+		memcpy(g->regs, reply, (size_t)n + 1);
+		g->regs_valid = 1;
+	}
+	return n;
+}
+
+void gdb_forget_registers(struct gdb_remote *g)
+{
+	g->regs_valid = 0;
 }
 
 int gdb_interrupt(struct gdb_remote *g)

@@ -12,6 +12,11 @@ struct gdb_remote {
 	int noack;
 	char in[16384]; /* bytes received and not yet consumed */
 	size_t inlen;
+	/* The last 'g' reply, valid until a packet that may change the
+	 * target's registers is sent (anything but g, m, q, Z, z, ?): a
+	 * stopped target is asked for its registers again and again. */
+	char regs[4096];
+	int regs_valid;
 };
 
 /* Connects to a gdb stub listening on a UNIX socket; 0 or -1. */
@@ -29,6 +34,10 @@ int gdb_recv(struct gdb_remote *g, char *out, size_t cap, int timeout_ms);
 /* gdb_send then gdb_recv; the reply's length or -1. */
 int gdb_command(struct gdb_remote *g, const char *packet, char *reply,
 		size_t cap);
+
+/* Something other than this client changed the target's registers (QEMU's
+ * monitor: a reset, a loadvm): the next 'g' asks the target. */
+void gdb_forget_registers(struct gdb_remote *g);
 
 /* Asks a running target to stop (the 0x03 byte); its stop reply follows. */
 int gdb_interrupt(struct gdb_remote *g);

@@ -740,6 +740,7 @@ static int reset_cpu(struct qemu_vm *vm)
 	    qmp_execute(&vm->qmp, "{\"execute\":\"system_reset\"}", NULL, 0))
 		return -1;
 	for (int tries = 0; tries < 1000; tries++) {
+		gdb_forget_registers(&vm->gdb); /* the reset is asynchronous */
 		if (read_all_regs(vm, hex, sizeof(hex)))
 			return -1;
 		if (hex_le(hex, G_RIP, 8) == RESET_IP &&
@@ -959,6 +960,7 @@ static int load_base(struct qemu_vm *vm)
 {
 	char why[256];
 
+	gdb_forget_registers(&vm->gdb);
 	if (!vm->base_saved ||
 	    qmp_hmp(&vm->qmp, "loadvm base", why, sizeof(why)))
 		return -1;
@@ -1330,6 +1332,7 @@ static int qemu_signal_mce(struct vm *base, const struct vm_mce *mce)
 	/* "Previous MCE still in progress, raising triple fault" is the
 	 * CPU shutting down, as the architecture says it must: the next run
 	 * stops on the reset vector. */
+	gdb_forget_registers(&vm->gdb); /* a second one resets the CPU */
 	if (qmp_hmp(&vm->qmp, cmd, said, sizeof(said)) == 0) {
 		vm->mce_pending = !!(mce->status & (1ULL << 61)); /* UC */
 		vm->mcg_known = 0;
