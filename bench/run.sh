@@ -47,12 +47,14 @@ if [ -z "$backend" ]; then
 fi
 jobs=$(nproc)
 
-now() { date +%s.%N; }
+# Seconds since boot: monotonic, unlike the wall clock, which can jump.
+now() { cut -d' ' -f1 /proc/uptime; }
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 # A number from a JSON file: key (the first match).
 num() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n 1; }
 schedules() { # JSON report: all stubs' schedules
-	sed -n 's/^      "schedules": \([0-9]*\),$/\1/p' "$1" | paste -sd+ | bc
+	sed -n 's/^      "schedules": \([0-9]*\),$/\1/p' "$1" |
+		awk '{ n += $1 } END { print n + 0 }'
 }
 
 # 1. One trial_rate run, as JSON or as text; KVM that turns out unusable

@@ -121,6 +121,32 @@ else
 	diff full.map r.map | head -n 10
 fi
 
+# 3b. Workers: -j 2 stopped by SIGINT to the parent midway (as a Ctrl-C
+# that reached only it), resumed with -j 2: the uninterrupted map; the
+# workers' states refused by another -j; no worker left running.
+"$bin" "${sweep[@]}" --guest-dir "$guests" -j 2 --resume j.state --coverage j.map >j1.out 2>&1 &
+pid=$!
+sleep "$(calc "$took / 3")"
+kill -INT $pid 2>/dev/null
+wait $pid
+rc=$?
+if [ $rc -ne 0 ] || ! grep -q "stopped by a signal" j1.out || [ ! -e j.state.1of2 ] || [ ! -e j.state.2of2 ]; then
+	fail "-j 2, SIGINT: exit $rc, no clean stop or no worker states: $(tail -n 2 j1.out)"
+else
+	pass "-j 2 stops cleanly on SIGINT; each worker wrote its state"
+fi
+if pgrep -f -- "--resume j.state" >/dev/null; then
+	fail "-j 2, SIGINT: a worker outlived the sweep"
+fi
+run "${sweep[@]}" -j 2 --resume j.state --coverage j.map --json j.json >j2.out 2>&1 ||
+	fail "-j 2 resume exits $?: $(tail -n 1 j2.out)"
+if cmp -s full.map j.map && [ "$(schedules j.json)" = "$full" ]; then
+	pass "-j 2 resumed after SIGINT: the same map and $full schedules as one process"
+else
+	fail "-j 2 resumed: map or schedules differ ($(schedules j.json) vs $full)"
+	diff full.map j.map | head -n 10
+fi
+
 # 4. A time budget: run after run, each goes further, none repeats. A
 # third of the whole sweep's time each, whatever the machine's speed.
 budget=$(calc "$took / 3")
@@ -203,6 +229,8 @@ expect_usage "a merge missing a shard" "1 of the sweep's 2 shards are not among 
 	"$bin" merge s1.state
 expect_usage "a shard out of range" "--shard is K/N" run sweep --shard 3/2
 cmp -s r.state other.state || fail "a refused resume changed the state file"
+expect_usage "workers' states resumed by another -j" "j.state.1of2 is the state of a sweep with another --jobs" \
+	run sweep "${sweep[@]:1}" -j 3 --resume j.state
 
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -75,8 +75,8 @@ sweep d2-ref "${d2[@]}" --reference-restore
 sweep d2-jobs "${d2[@]}" -j 2
 echo "back end: $(sed -n 's/^  back end: //p' "$work/d1-fast.out")"
 echo "depth 1: $(grep -c '^stub ' "$work/d1-fast.out") stubs;" \
-	"depth 2: $(sed -n 's/.*"schedules": \([0-9]*\),$/\1/p' \
-		"$work/d2-fast.json" | paste -sd+ | bc) schedules"
+	"depth 2: $(sed -n 's/^      "schedules": \([0-9]*\),$/\1/p' \
+		"$work/d2-fast.json" | awk '{ n += $1 } END { print n }') schedules"
 check "depth 1, whole catalogue: fast = reference" same_run d1-fast d1-ref
 check "depth 2: fast = reference" same_run d2-fast d2-ref
 check "depth 1: -j 2 = one process" same_set d1-fast d1-jobs
