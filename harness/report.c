@@ -261,24 +261,32 @@ static void report_fixup(FILE *f, const struct stub_sweep *s)
 	}
 }
 
-void report_stub(FILE *f, const struct stub_sweep *s)
+void report_stub_about(FILE *f, const struct stub_sweep *s)
 {
-	size_t lines = 0, full = 0;
-
 	fprintf(f, "stub %s", s->name);
 	if (s->loaded && s->lay.info[0])
 		fprintf(f, ": %s", s->lay.info);
 	fprintf(f, "\n");
-	if (!s->loaded) {
-		fprintf(f, "  NOT SWEPT: %s\n\n", s->error);
+	if (!s->loaded)
 		return;
-	}
 	fprintf(f, "  %zu boundaries in the golden trace; handles:",
 		s->golden.trace.n);
 	for (int k = 0; k < EVENT_KIND_COUNT; k++)
 		if (s->lay.handles & (1u << k))
 			fprintf(f, " %s", injector_for(k)->name);
 	fprintf(f, "\n");
+	report_fixup(f, s);
+}
+
+void report_stub(FILE *f, const struct stub_sweep *s)
+{
+	size_t lines = 0, full = 0;
+
+	report_stub_about(f, s);
+	if (!s->loaded) {
+		fprintf(f, "  NOT SWEPT: %s\n\n", s->error);
+		return;
+	}
 	for (int d = 0; d < s->depth; d++)
 		report_counts(f, d + 1, &s->counts[d]);
 	fprintf(f, "  %s\n",
@@ -303,7 +311,6 @@ void report_stub(FILE *f, const struct stub_sweep *s)
 	if (s->crash_write_errors)
 		fprintf(f, "  %zu crash files NOT written: %s\n",
 			s->crash_write_errors, s->crash_error);
-	report_fixup(f, s);
 	/* Harness errors first, then the other undeclared results: they
 	 * decide the exit status. */
 	for (int pass = 0; pass < 3; pass++) {
@@ -339,7 +346,10 @@ void report_result(FILE *f, const struct stub_result *r)
 {
 	size_t lines = 0, full = 0;
 
-	fprintf(f, "stub %s\n", r->name);
+	if (r->about)
+		fputs(r->about, f);
+	else
+		fprintf(f, "stub %s\n", r->name);
 	if (!r->swept) {
 		fprintf(f, "  NOT SWEPT: %s\n\n", r->error);
 		return;

@@ -10,6 +10,9 @@
 void report_header(FILE *f, const char *backend,
 		   const struct sweep_options *opt);
 void report_stub(FILE *f, const struct stub_sweep *s);
+/* What report_stub says before the counts: the stub's name and
+ * description, its golden trace, its fixup table's check. */
+void report_stub_about(FILE *f, const struct stub_sweep *s);
 /* One schedule's result, as everywhere a user sees one: each injection's
  * boundary as symbol+offset with its disassembly, the verdict, and
  * expected against observed field by field (full), or one line. */

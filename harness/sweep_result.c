@@ -4,6 +4,7 @@
 #include "crashfile.h"
 #include "report.h"
 #include "sweep_result.h"
+#include "xalloc.h"
 
 static void *grow_failures(struct stub_result *r, size_t more)
 {
@@ -59,6 +60,9 @@ static void failure_from_record(struct sweep_failure *f,
 int stub_result_from_sweep(struct stub_result *r, const struct stub_sweep *s,
 			   const char *crash_dir)
 {
+	size_t len;
+	FILE *m;
+
 	memset(r, 0, sizeof(*r));
 	snprintf(r->name, sizeof(r->name), "%s", s->name);
 	r->swept = s->loaded && !s->golden_failed;
@@ -72,6 +76,11 @@ int stub_result_from_sweep(struct stub_result *r, const struct stub_sweep *s,
 			sweep_totals(s).harness_errors;
 	r->crashes_written = s->crashes_written;
 	r->dropped = s->dropped_records;
+	m = open_memstream(&r->about, &len);
+	if (m) {
+		report_stub_about(m, s);
+		fclose(m);
+	}
 	if (!s->nrecords)
 		return 0;
 	if (!grow_failures(r, s->nrecords))
@@ -98,6 +107,8 @@ int stub_result_add(struct stub_result *r, const struct stub_result *more)
 		snprintf(r->name, sizeof(r->name), "%s", more->name);
 		r->swept = 1;
 	}
+	if (!r->about && more->about)
+		r->about = xstrdup(more->about);
 	for (int d = 0; d < SCHEDULE_MAX_DEPTH; d++)
 		depth_counts_add(&r->counts[d], &more->counts[d]);
 	if (more->depth > r->depth)
@@ -119,5 +130,6 @@ void stub_result_free(struct stub_result *r)
 	for (size_t i = 0; i < r->nfailures; i++)
 		free(r->failures[i].details);
 	free(r->failures);
+	free(r->about);
 	memset(r, 0, sizeof(*r));
 }

@@ -31,6 +31,10 @@ struct sweep_failure {
 
 struct stub_result {
 	char name[64];
+	/* What the report says of the stub before its counts: its name and
+	 * description, its golden trace, its fixup table's check (report.c,
+	 * report_stub_about); NULL when not known. */
+	char *about;
 	int swept;	   /* 0: it could not be (error says why) */
 	int golden_failed; /* loadable, but failed without injection */
 	char error[512];

@@ -97,6 +97,8 @@ static void write_stub(FILE *f, const struct state_stub *s)
 	const struct stub_result *r = &s->result;
 
 	put(f, "stub", r->name);
+	if (r->about)
+		fprintf(f, "about %zu\n%s\n", strlen(r->about), r->about);
 	fprintf(f, "progress %s", progress_names[s->progress]);
 	for (int l = 0; l < s->position_len; l++)
 		fprintf(f, " %u", s->position[l]);
@@ -243,11 +245,30 @@ static int failure_line(struct reader *r, const char *k, const char *v,
 	return 0;
 }
 
+/* A text kept verbatim: its length (v), then its bytes and a newline.
+ * -1 when cut short or over 1 MiB. */
+static int read_verbatim(struct reader *r, const char *v, char **text)
+{
+	size_t n;
+
+	if (number(r, v, &n) || n > 1 << 20 || !(*text = malloc(n + 1)))
+		return -1;
+	if (fread(*text, 1, n, r->f) != n || fgetc(r->f) != '\n') {
+		free(*text);
+		*text = NULL;
+		return -1;
+	}
+	(*text)[n] = 0;
+	for (size_t i = 0; i < n; i++)
+		r->line += (*text)[i] == '\n';
+	r->line++;
+	return 0;
+}
+
 static int read_failure(struct reader *r, struct stub_result *res)
 {
 	struct sweep_failure x = {0};
 	char *v;
-	size_t n;
 
 	while (next(r, &v)) {
 		const char *k = r->buf;
@@ -260,17 +281,8 @@ static int read_failure(struct reader *r, struct stub_result *res)
 			return 0;
 		}
 		if (!strcmp(k, "details")) {
-			/* The full report, verbatim: its length, then its
-			 * bytes. */
-			if (x.details || number(r, v, &n) || n > 1 << 20 ||
-			    !(x.details = malloc(n + 1)) ||
-			    fread(x.details, 1, n, r->f) != n ||
-			    fgetc(r->f) != '\n')
+			if (x.details || read_verbatim(r, v, &x.details))
 				break;
-			x.details[n] = 0;
-			for (size_t i = 0; i < n; i++)
-				r->line += x.details[i] == '\n';
-			r->line++;
 			continue;
 		}
 		if (failure_line(r, k, v, &x)) {
@@ -370,6 +382,12 @@ static int read_state(struct reader *r, struct sweep_state *st)
 			s = sweep_state_stub(st, v);
 		} else if (!s) {
 			return bad(r, "a stub's line before any 'stub' line");
+		} else if (!strcmp(k, "about")) {
+			if (s->result.about ||
+			    read_verbatim(r, v, &s->result.about))
+				return bad(r,
+					   "a stub's about text twice, or cut "
+					   "short");
 		} else if (!strcmp(k, "progress")) {
 			if (read_progress(r, v, s))
 				return -1;
