@@ -43,6 +43,12 @@ struct kvm_vm {
 	 * logged (kvm_dirty_log), a bit per page of guest memory. */
 	uint64_t *dirty;
 	int dirty_logged;
+	/* The guest's debug registers and state MSRs as last read or
+	 * written, while nothing can have changed them (no run since): a
+	 * restore to the same values skips their ioctls. */
+	struct kvm_debugregs known_dr;
+	uint64_t known_msr[16];
+	int known;
 };
 
 static const struct vm_ops kvm_ops;
@@ -359,6 +365,7 @@ static const uint32_t state_msrs[] = {
 	MSR_LSTAR,	    MSR_SYSCALL_MASK,
 };
 #define NSTATE_MSRS (sizeof(state_msrs) / sizeof(state_msrs[0]))
+_Static_assert(NSTATE_MSRS <= 16, "kvm_vm.known_msr holds 16");
 
 static uint64_t *state_msr_slot(struct vcpu_state *st, size_t i)
 {
@@ -400,10 +407,44 @@ static void kvm_get_state(struct vm *base, struct vcpu_state *st)
 	st->regs = vm->run->s.regs.regs;
 	st->sregs = vm->run->s.regs.sregs;
 	st->events = vm->run->s.regs.events;
-	if (ioctl(vm->vcpu_fd, KVM_GET_DEBUGREGS, &st->debugregs))
+	vm->known = 1;
+	if (ioctl(vm->vcpu_fd, KVM_GET_DEBUGREGS, &st->debugregs)) {
 		memset(&st->debugregs, 0, sizeof(st->debugregs));
-	if (state_msrs_io(vm, st, 0))
+		vm->known = 0;
+	}
+	if (state_msrs_io(vm, st, 0)) {
 		st->kernel_gs_base = st->mcg_status = 0;
+		vm->known = 0;
+	}
+	vm->known_dr = st->debugregs;
+	for (size_t i = 0; i < NSTATE_MSRS; i++)
+		vm->known_msr[i] = *state_msr_slot(st, i);
+}
+
+/* Registers and segment registers alone: from the sync area, no ioctl. */
+static void kvm_get_regs(struct vm *base, struct kvm_regs *regs,
+			 struct kvm_sregs *sregs)
+{
+	struct kvm_vm *vm = (struct kvm_vm *)base;
+
+	*regs = vm->run->s.regs.regs;
+	*sregs = vm->run->s.regs.sregs;
+}
+
+static int same_debugregs(const struct kvm_debugregs *a,
+			  const struct kvm_debugregs *b)
+{
+	return !memcmp(a->db, b->db, sizeof(a->db)) && a->dr6 == b->dr6 &&
+	       a->dr7 == b->dr7;
+}
+
+static int same_msrs(const struct kvm_vm *vm, const struct vcpu_state *st)
+{
+	for (size_t i = 0; i < NSTATE_MSRS; i++)
+		if (vm->known_msr[i] !=
+		    *state_msr_slot((struct vcpu_state *)st, i))
+			return 0;
+	return 1;
 }
 
 /* KVM finishes an I/O instruction at the next KVM_RUN, on whatever state
@@ -428,11 +469,24 @@ static int kvm_set_state(struct vm *base, const struct vcpu_state *st)
 	vm->run->s.regs.events = st->events;
 	vm->run->kvm_dirty_regs |= SYNC_SETS;
 	/* The reference path: each set through its own ioctl, now. */
-	if (vm_reference_restore(base) && flush_sync_regs(vm))
+	if (vm_reference_restore(base)) {
+		if (flush_sync_regs(vm))
+			return -1;
+		vm->known = 0;
+	}
+	if (!(vm->known && same_debugregs(&vm->known_dr, &st->debugregs)) &&
+	    kvm_set_guest_debugregs(&vm->base, &st->debugregs))
 		return -1;
-	if (kvm_set_guest_debugregs(&vm->base, &st->debugregs))
+	if (!(vm->known && same_msrs(vm, st)) &&
+	    state_msrs_io(vm, (struct vcpu_state *)st, 1)) {
+		vm->known = 0;
 		return -1;
-	return state_msrs_io(vm, (struct vcpu_state *)st, 1);
+	}
+	vm->known_dr = st->debugregs;
+	for (size_t i = 0; i < NSTATE_MSRS; i++)
+		vm->known_msr[i] = *state_msr_slot((struct vcpu_state *)st, i);
+	vm->known = 1;
+	return 0;
 }
 
 static int kvm_set_guest_debugregs(struct vm *base,
@@ -441,6 +495,7 @@ static int kvm_set_guest_debugregs(struct vm *base,
 	struct kvm_vm *vm = (struct kvm_vm *)base;
 	struct kvm_debugregs d = *dr;
 
+	vm->known = 0; /* kvm_set_state sets it again once all is set */
 	d.flags = 0;
 	return ioctl(vm->vcpu_fd, KVM_SET_DEBUGREGS, &d) ? -1 : 0;
 }
@@ -489,6 +544,7 @@ static int kvm_signal_mce(struct vm *base, const struct vm_mce *mce)
 		.bank = 0,
 	};
 
+	vm->known = 0; /* MCG_STATUS and the bank change */
 	/* KVM_X86_SET_MCE acts at once, on the vCPU as it is now: the
 	 * restored state still waiting in kvm_run must land first, or it
 	 * would be applied over the #MC the call queues. */
@@ -515,6 +571,7 @@ static int kvm_set_breakpoints(struct vm *base, const uint64_t *addrs, int n)
 			dbg.arch.debugreg[7] |= 1ULL << (2 * i);
 		}
 	}
+	vm->known = 0; /* not seen to touch the guest's DRs; not assumed */
 	if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg))
 		return -1;
 	if (n > 0)
@@ -578,6 +635,7 @@ static int kvm_run(struct vm *base, unsigned timeout_ms, struct vm_exit *exit)
 	int rc, e;
 
 	memset(exit, 0, sizeof(*exit));
+	vm->known = 0; /* the guest may write its DRs and MSRs */
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (unsigned left = timeout_ms;;) {
 		timer_fired = 0;
@@ -651,6 +709,7 @@ static int kvm_run(struct vm *base, unsigned timeout_ms, struct vm_exit *exit)
 static const struct vm_ops kvm_ops = {
 	.close = kvm_close,
 	.get_state = kvm_get_state,
+	.get_regs = kvm_get_regs,
 	.set_state = kvm_set_state,
 	.set_breakpoints = kvm_set_breakpoints,
 	.pend_nmi = kvm_pend_nmi,

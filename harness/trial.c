@@ -30,7 +30,8 @@ int trial_run(struct vm *vm, const struct guest_image *img,
 {
 	const struct injector *injector = injector_for(inj->kind);
 	uint64_t gate = injector ? guest_gate(lay, injector->vector) : 0;
-	struct vcpu_state st;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
 	uint64_t frame_rip;
 	int hit;
 
@@ -57,14 +58,14 @@ int trial_run(struct vm *vm, const struct guest_image *img,
 	}
 	if (hit == 0)
 		return 0;
-	vm_get_state(vm, &st);
+	vm_get_regs(vm, &regs, &sregs);
 	if (injector->delivered && injector->delivered(vm, inj)) {
 		snprintf(why, whylen,
 			 "the back end refused to finish the %s's delivery",
 			 injector->name);
 		return -1;
 	}
-	if (vm_read_virt(vm, st.sregs.cr3, st.regs.rsp, &frame_rip, 8) ||
+	if (vm_read_virt(vm, sregs.cr3, regs.rsp, &frame_rip, 8) ||
 	    frame_rip != at->addr) {
 		char want[160], got[160];
 		snprintf(why, whylen,

@@ -160,6 +160,19 @@ void vm_get_state(struct vm *vm, struct vcpu_state *st)
 	vm->ops->get_state(vm, st);
 }
 
+void vm_get_regs(struct vm *vm, struct kvm_regs *regs, struct kvm_sregs *sregs)
+{
+	struct vcpu_state st;
+
+	if (vm->ops->get_regs) {
+		vm->ops->get_regs(vm, regs, sregs);
+		return;
+	}
+	vm->ops->get_state(vm, &st);
+	*regs = st.regs;
+	*sregs = st.sregs;
+}
+
 int vm_set_state(struct vm *vm, const struct vcpu_state *st)
 {
 	return vm->ops->set_state(vm, st);

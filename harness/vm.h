@@ -173,6 +173,10 @@ int vm_reader_read(void *ctx, uint64_t va, void *buf, size_t len);
 /* Guest physical address of va, or -1 when unmapped. */
 int vm_translate(struct vm *vm, uint64_t cr3, uint64_t va, uint64_t *gpa);
 
+/* The registers and segment registers alone: what a stop at a breakpoint
+ * needs, without the debug registers and MSRs (ioctls of their own on
+ * KVM). */
+void vm_get_regs(struct vm *vm, struct kvm_regs *regs, struct kvm_sregs *sregs);
 void vm_get_state(struct vm *vm, struct vcpu_state *st);
 int vm_set_state(struct vm *vm, const struct vcpu_state *st);
 /* Lets vm_set_state(st) later put back what vm_get_state could not read

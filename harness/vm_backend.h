@@ -10,6 +10,9 @@
 struct vm_ops {
 	void (*close)(struct vm *vm);
 	void (*get_state)(struct vm *vm, struct vcpu_state *st);
+	/* Optional: registers and segment registers alone, cheaper. */
+	void (*get_regs)(struct vm *vm, struct kvm_regs *regs,
+			 struct kvm_sregs *sregs);
 	int (*set_state)(struct vm *vm, const struct vcpu_state *st);
 	int (*checkpoint)(struct vm *vm, struct vcpu_state *st);
 	/* Optional: a checkpoint's snapshot is freed. */
