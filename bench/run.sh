@@ -52,7 +52,15 @@ now() { cut -d' ' -f1 /proc/uptime; }
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 # A number from a JSON file: key (the first match).
 num() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n 1; }
+# A sweep that wrote no report, or swept nothing, has no figure: said.
+need() { # what, count, output file
+	if [ "${2:-0}" -gt 0 ] 2>/dev/null; then return 0; fi
+	echo "bench/run.sh: $1 swept nothing; its output ends:" >&2
+	tail -n 5 "$3" >&2
+	exit 1
+}
 schedules() { # JSON report: all stubs' schedules
+	[ -e "$1" ] || { echo 0; return; }
 	sed -n 's/^      "schedules": \([0-9]*\),$/\1/p' "$1" |
 		awk '{ n += $1 } END { print n + 0 }'
 }
@@ -92,6 +100,7 @@ t0=$(now)
 	--json "$work/d1.json" >"$work/d1.out" 2>&1 || true
 d1_s=$(calc %.2f "$(now) - $t0")
 d1_n=$(schedules "$work/d1.json")
+need "the depth-1 sweep" "$d1_n" "$work/d1.out"
 d1_events=$(sed -n 's/.*"events": "\(.*\)",/\1/p' "$work/d1.json")
 d1_ratio=$(calc %.2f "$d1_s * 1e6 / ($d1_n * $d1_floor)")
 
@@ -107,6 +116,8 @@ t0=$(now)
 jn_s=$(calc %.2f "$(now) - $t0")
 j1_n=$(schedules "$work/j1.json")
 jn_n=$(schedules "$work/jn.json")
+need "the -j 1 sweep" "$j1_n" "$work/j1.out"
+need "the -j $jobs sweep" "$jn_n" "$work/jn.out"
 j1_rate=$(calc %.1f "$j1_n / $j1_s")
 jn_rate=$(calc %.1f "$jn_n / $jn_s")
 j_ratio=$(calc %.2f "$jn_rate / $j1_rate")
@@ -124,6 +135,7 @@ if [ $quick = 0 ]; then
 		--json "$work/def.json" >"$work/def.out" 2>&1 || true
 	def_s=$(calc %.1f "$(now) - $t0")
 	def_n=$(schedules "$work/def.json")
+	need "the default sweep" "$def_n" "$work/def.out"
 	def_rate=$(calc %.1f "$def_n / $def_s")
 fi
 

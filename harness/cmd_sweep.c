@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "report.h"
 #include "sweep_state.h"
+#include "tempdir.h"
 #include "workers.h"
 #include "xalloc.h"
 
@@ -32,12 +33,17 @@ static double now_seconds(void)
 
 static volatile sig_atomic_t stop_requested;
 
+/* What SIGINT and SIGTERM did before: tempdir.c's removal of temporary
+ * directories, or the default. */
+static struct sigaction before_int, before_term;
+
 /* The first SIGINT or SIGTERM stops the sweep after the schedule running;
- * a second one is not caught. */
+ * a second one gets what was there before (temporary directories removed,
+ * the process ended). */
 static void on_stop_signal(int sig)
 {
 	stop_requested = sig;
-	signal(sig, SIG_DFL);
+	sigaction(sig, sig == SIGINT ? &before_int : &before_term, NULL);
 }
 
 static void catch_stop_signals(void)
@@ -45,8 +51,8 @@ static void catch_stop_signals(void)
 	struct sigaction sa = {.sa_handler = on_stop_signal};
 
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, &before_int);
+	sigaction(SIGTERM, &sa, &before_term);
 }
 
 /* --- the progress line ---------------------------------------------------- */
@@ -306,6 +312,10 @@ static int sweep_one(const struct catalogue *cat, size_t i, struct vm *vm,
 		       cat->names[i]);
 		return 0;
 	}
+	if (!ss->result.swept) { /* not a stub last time: perhaps now */
+		ss->result.swept = 1;
+		ss->result.error[0] = 0;
+	}
 	opt->resume_len = ss->progress == STUB_STOPPED ? ss->position_len : 0;
 	memcpy(opt->resume, ss->position, sizeof(opt->resume));
 	pr->stub = cat->names[i];
@@ -318,8 +328,14 @@ static int sweep_one(const struct catalogue *cat, size_t i, struct vm *vm,
 		if (s.loaded)
 			fprintf(stderr, "ist-torture: %s\n", s.error);
 		end_progress(pr);
-		if (!s.loaded)
+		if (!s.loaded) {
 			report_stub(stdout, &s);
+			/* Said in the reports too; still pending, so that a
+			 * resume tries it again once it is fixed. */
+			ss->result.swept = 0;
+			snprintf(ss->result.error, sizeof(ss->result.error),
+				 "%s", s.error);
+		}
 		stub_sweep_free(&s);
 		return 2;
 	}
@@ -353,6 +369,7 @@ static int sweep_one(const struct catalogue *cat, size_t i, struct vm *vm,
 
 static int sweep_with_workers(const struct cli *cli,
 			      const struct catalogue *cat);
+static int resumes_another_kind(const char *resume, int jobs);
 
 int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
 {
@@ -385,7 +402,8 @@ int cmd_sweep(const struct cli *cli, const struct catalogue *cat)
 		 (int)strcspn(vm_backend(vm), " "), vm_backend(vm));
 	fingerprint(cli, cat, selected, &opt, backend, options,
 		    sizeof(options));
-	if (open_state(cli, options, backend, &st)) {
+	if ((cli->resume && resumes_another_kind(cli->resume, 1)) ||
+	    open_state(cli, options, backend, &st)) {
 		vm_close(vm);
 		free(selected);
 		return EXIT_USAGE;
@@ -513,7 +531,7 @@ static int missing_shards(const char (*shards)[32], int n)
  * different shard of one sweep; their shards into shards[0..n). -1 (said)
  * on a state that cannot be read or is not another shard of the same. */
 static int merge_states(char *const *files, int n, struct sweep_state *all,
-			char (*shards)[32])
+			char (*shards)[32], int warn_incomplete)
 {
 	char err[700];
 
@@ -528,9 +546,10 @@ static int merge_states(char *const *files, int n, struct sweep_state *all,
 				snprintf(err, sizeof(err),
 					 "%s: no such sweep state", files[f]);
 			fprintf(stderr, "ist-torture: %s\n", err);
+			sweep_state_free(&one);
 			return -1;
 		}
-		if (!sweep_state_complete(&one))
+		if (warn_incomplete && !sweep_state_complete(&one))
 			printf("warning: %s stopped before its end: the "
 			       "merged report is incomplete\n",
 			       files[f]);
@@ -585,7 +604,7 @@ int cmd_merge(const struct cli *cli)
 
 	if (!shards)
 		return EXIT_HARNESS;
-	if (merge_states(cli->files, cli->nfiles, &all, shards)) {
+	if (merge_states(cli->files, cli->nfiles, &all, shards, 1)) {
 		sweep_state_free(&all);
 		free(shards);
 		return EXIT_USAGE;
@@ -634,6 +653,15 @@ static void worker_file(const struct job_plan *p, int w, const char *what,
 	snprintf(path, len, "%s/w%d.%s", p->dir, w + 1, what);
 }
 
+/* Worker w's shard: ordinals k + N*w modulo N*jobs, all k modulo N. */
+static void worker_shard(const struct job_plan *p, int w, char *shard,
+			 size_t len)
+{
+	snprintf(shard, len, "%u/%u",
+		 p->shard_index + p->shard_count * (unsigned)w + 1,
+		 p->shard_count * (unsigned)p->jobs);
+}
+
 static int run_worker(void *ctx, int w)
 {
 	struct job_plan *p = ctx;
@@ -642,10 +670,8 @@ static int run_worker(void *ctx, int w)
 	FILE *rss;
 	int rc;
 
-	/* Ordinals k + N*w modulo N*jobs: all are k modulo N. */
-	snprintf(shard, sizeof(shard), "%u/%u",
-		 p->shard_index + p->shard_count * (unsigned)w + 1,
-		 p->shard_count * (unsigned)p->jobs);
+	tempdir_forget_all(); /* the parent's, not this worker's to remove */
+	worker_shard(p, w, shard, sizeof(shard));
 	worker_file(p, w, "out", out, sizeof(out));
 	worker_file(p, w, "err", errors, sizeof(errors));
 	if (!freopen(out, "w", stdout) || !freopen(errors, "w", stderr))
@@ -709,7 +735,8 @@ static void relay_worker_errors(const struct job_plan *p)
 
 			while (i < nseen && strcmp(seen[i], line))
 				i++;
-			if (i < nseen)
+			/* The parent said it already, opening its probe. */
+			if (i < nseen || strstr(line, "on QEMU instead"))
 				continue;
 			fputs(line, stderr);
 			seen = xrealloc(seen, nseen + 1, sizeof(*seen));
@@ -723,47 +750,100 @@ static void relay_worker_errors(const struct job_plan *p)
 	free(seen);
 }
 
-/* With --resume STATE the workers keep STATE.1of3, STATE.2of3, ...: those
- * of another --jobs cannot be resumed by this one. */
-static int other_jobs_state(const struct job_plan *p)
+/* With --resume STATE, a sweep with -j N keeps its workers' states in
+ * STATE.1ofN ... STATE.NofN, one without -j keeps STATE: neither resumes
+ * the other's, nor those of another N. Said, and 1, when STATE is of
+ * another kind. */
+static int resumes_another_kind(const char *resume, int jobs)
 {
-	char pattern[4200];
+	char pattern[4200], mine[4200];
 	glob_t g;
 	int other = 0;
 
-	snprintf(pattern, sizeof(pattern), "%s.*of*", p->cli->resume);
-	if (glob(pattern, 0, NULL, &g) == 0) {
-		for (size_t i = 0; i < g.gl_pathc; i++) {
-			int mine = 0;
-
-			for (int w = 0; w < p->jobs; w++)
-				mine |= !strcmp(g.gl_pathv[i], p->state[w]);
-			if (!mine && !other) {
-				fprintf(stderr,
-					"ist-torture: %s is the state of a "
-					"sweep with another --jobs: resume "
-					"with that many, or give a new state "
-					"file\n",
-					g.gl_pathv[i]);
-				other = 1;
-			}
-		}
-		globfree(&g);
+	if (jobs > 1 && access(resume, F_OK) == 0) {
+		fprintf(stderr,
+			"ist-torture: %s is the state of a sweep without -j: "
+			"resume it without -j, or give a new state file\n",
+			resume);
+		return 1;
 	}
+	snprintf(pattern, sizeof(pattern), "%s.*of*", resume);
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return 0;
+	for (size_t i = 0; i < g.gl_pathc && !other; i++) {
+		int w, n, used = 0;
+
+		snprintf(mine, sizeof(mine), "%s.", resume);
+		if (sscanf(g.gl_pathv[i] + strlen(mine), "%dof%d%n", &w, &n,
+			   &used) != 2 ||
+		    g.gl_pathv[i][strlen(mine) + (size_t)used] || n == jobs)
+			continue;
+		fprintf(stderr,
+			"ist-torture: %s is a worker's state of a sweep with "
+			"-j %d: resume with -j %d, or give a new state file\n",
+			g.gl_pathv[i], n, n);
+		other = 1;
+	}
+	globfree(&g);
 	return other;
 }
 
-static void remove_job_files(const struct job_plan *p)
+/* The workers' states that exist were made with these options (each its
+ * own shard); said, and -1, when one was not. */
+static int worker_states_fit(const struct job_plan *p, const char *selected,
+			     const struct sweep_options *opt,
+			     const char *backend)
+{
+	for (int w = 0; w < p->jobs; w++) {
+		struct cli c = *p->cli;
+		struct sweep_state st;
+		char shard[32], options[1024], err[700];
+		int rc;
+
+		if (access(p->state[w], F_OK))
+			continue;
+		worker_shard(p, w, shard, sizeof(shard));
+		c.shard = shard;
+		fingerprint(&c, p->cat, selected, opt, backend, options,
+			    sizeof(options));
+		rc = sweep_state_read(p->state[w], &st, err, sizeof(err));
+		if (rc < 0)
+			fprintf(stderr, "ist-torture: %s\n", err);
+		else if (strcmp(st.options, options))
+			fprintf(stderr,
+				"ist-torture: %s was made by a sweep with "
+				"other options (%s): resume with those, or "
+				"give "
+				"a new state file\n",
+				p->state[w], st.options);
+		rc = rc < 0 || strcmp(st.options, options);
+		sweep_state_free(&st);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+/* The workers' files, tracked so that even a second Ctrl-C, which ends
+ * the parent at once, removes them. */
+static int track_job_files(const struct job_plan *p)
 {
 	static const char *const what[] = {"out", "err", "state", "rss"};
-	char path[128];
+	char **names = xcalloc((size_t)p->jobs * 4, sizeof(*names));
+	int rc;
 
 	for (int w = 0; w < p->jobs; w++)
 		for (int i = 0; i < 4; i++) {
-			worker_file(p, w, what[i], path, sizeof(path));
-			unlink(path);
+			char name[32];
+
+			snprintf(name, sizeof(name), "w%d.%s", w + 1, what[i]);
+			names[w * 4 + i] = xstrdup(name);
 		}
-	rmdir(p->dir);
+	rc = tempdir_track(p->dir, (const char *const *)names, p->jobs * 4);
+	for (int i = 0; i < p->jobs * 4; i++)
+		free(names[i]);
+	free(names);
+	return rc;
 }
 
 static int sweep_with_workers(const struct cli *cli,
@@ -805,6 +885,14 @@ static int sweep_with_workers(const struct cli *cli,
 		goto out;
 	}
 	made_dir = 1;
+	if (track_job_files(&p)) {
+		fprintf(stderr, "ist-torture: cannot track %s for removal\n",
+			p.dir);
+		rmdir(p.dir);
+		made_dir = 0;
+		status = EXIT_HARNESS;
+		goto out;
+	}
 	for (int i = 0; i < p.jobs; i++) {
 		char path[4200];
 
@@ -815,7 +903,8 @@ static int sweep_with_workers(const struct cli *cli,
 			worker_file(&p, i, "state", path, sizeof(path));
 		p.state[i] = xstrdup(path);
 	}
-	if (cli->resume && other_jobs_state(&p))
+	if (cli->resume && (resumes_another_kind(cli->resume, p.jobs) ||
+			    worker_states_fit(&p, selected, &opt, backend)))
 		goto out;
 	printf("%d workers, one VM each: worker W sweeps the first injections "
 	       "whose ordinal is %u + %u(W-1) modulo %u\n",
@@ -848,7 +937,7 @@ static int sweep_with_workers(const struct cli *cli,
 		bad_input |= w.status[i] == EXIT_USAGE;
 	}
 	sweep_state_free(&all);
-	if (merge_states(states, nstates, &all, shards)) {
+	if (merge_states(states, nstates, &all, shards, 0)) {
 		status = EXIT_HARNESS;
 		goto out;
 	}
@@ -857,8 +946,19 @@ static int sweep_with_workers(const struct cli *cli,
 	snprintf(all.shard, sizeof(all.shard), "%s",
 		 cli->shard ? cli->shard : "");
 	all.seconds = now_seconds() - start;
-	for (size_t i = 0; i < all.n; i++)
-		report_result(stdout, &all.stubs[i].result);
+	for (size_t i = 0; i < all.n; i++) {
+		const struct state_stub *ss = &all.stubs[i];
+		struct depth_counts t = {0};
+
+		for (int d = 0; d < SCHEDULE_MAX_DEPTH; d++)
+			depth_counts_add(&t, &ss->result.counts[d]);
+		if (ss->progress == STUB_PENDING && !t.schedules &&
+		    ss->result.swept)
+			printf("stub %s: not reached before the stop\n\n",
+			       ss->result.name);
+		else
+			report_result(stdout, &ss->result);
+	}
 	worker_peaks(&p, &peak, &peak_qemu);
 	printf("workers: %d; peak resident memory of the largest: %ld MiB",
 	       p.jobs, peak / 1024);
@@ -880,7 +980,7 @@ out:
 	if (vm)
 		vm_close(vm);
 	if (made_dir)
-		remove_job_files(&p);
+		tempdir_release(p.dir);
 	for (int i = 0; i < p.jobs; i++)
 		free(p.state[i]);
 	free(p.state);

@@ -454,6 +454,7 @@ static void complete_pending_io(struct kvm_vm *vm)
 {
 	if (!vm->io_pending)
 		return;
+	vm->known = 0; /* it enters KVM: not assumed to leave DR6 alone */
 	vm->run->immediate_exit = 1;
 	ioctl(vm->vcpu_fd, KVM_RUN, 0);
 	vm->run->immediate_exit = 0;

@@ -72,6 +72,13 @@ struct page *page_intern(const uint8_t *data, size_t len)
 	return p;
 }
 
+struct page *page_ref(struct page *p)
+{
+	if (p)
+		p->refs++;
+	return p;
+}
+
 void page_unref(struct page *p)
 {
 	struct page **link;

@@ -23,6 +23,8 @@ struct page {
  * to it. NULL when out of memory. */
 struct page *page_intern(const uint8_t *data, size_t len);
 void page_unref(struct page *p);
+/* One more reference to a page held already. */
+struct page *page_ref(struct page *p);
 
 /* Pages held now and their bytes, for the benchmark's memory figure. */
 size_t page_store_pages(void);

@@ -9,7 +9,7 @@
 
 struct tracked {
 	char dir[TEMPDIR_PATH_MAX];
-	char files[TEMPDIR_MAX_FILES][80];
+	char (*files)[80]; /* allocated when tracked, only read after */
 	int nfiles;
 };
 static struct tracked tracked[MAX_TRACKED];
@@ -34,6 +34,15 @@ static void remove_tracked(struct tracked *t)
 		remove_one(t->dir, t->files[i]);
 	rmdir(t->dir);
 	t->dir[0] = 0;
+}
+
+/* Outside signal handlers only: frees. */
+static void forget(struct tracked *t)
+{
+	t->dir[0] = 0;
+	free(t->files);
+	t->files = NULL;
+	t->nfiles = 0;
 }
 
 static void remove_all(void)
@@ -74,7 +83,7 @@ int tempdir_track(const char *dir, const char *const *files, int nfiles)
 {
 	struct tracked *t = NULL;
 
-	if (strlen(dir) >= TEMPDIR_PATH_MAX || nfiles > TEMPDIR_MAX_FILES)
+	if (strlen(dir) >= TEMPDIR_PATH_MAX || nfiles < 0)
 		return -1;
 	for (int i = 0; i < nfiles; i++)
 		if (strlen(files[i]) >= sizeof(t->files[0]))
@@ -83,6 +92,10 @@ int tempdir_track(const char *dir, const char *const *files, int nfiles)
 		if (!tracked[i].dir[0])
 			t = &tracked[i];
 	if (!t)
+		return -1;
+	free(t->files);
+	t->files = calloc(nfiles ? (size_t)nfiles : 1, sizeof(*t->files));
+	if (!t->files)
 		return -1;
 	hook();
 	for (int i = 0; i < nfiles; i++)
@@ -95,8 +108,16 @@ int tempdir_track(const char *dir, const char *const *files, int nfiles)
 void tempdir_release(const char *dir)
 {
 	for (int i = 0; i < MAX_TRACKED; i++)
-		if (tracked[i].dir[0] && !strcmp(tracked[i].dir, dir))
+		if (tracked[i].dir[0] && !strcmp(tracked[i].dir, dir)) {
 			remove_tracked(&tracked[i]);
+			forget(&tracked[i]);
+		}
+}
+
+void tempdir_forget_all(void)
+{
+	for (int i = 0; i < MAX_TRACKED; i++)
+		forget(&tracked[i]);
 }
 
 void tempdir_remove(const char *dir, const char *const *files, int nfiles)

@@ -6,16 +6,19 @@
 #ifndef IST_TEMPDIR_H
 #define IST_TEMPDIR_H
 
-#define TEMPDIR_PATH_MAX  256
-#define TEMPDIR_MAX_FILES 8
+#define TEMPDIR_PATH_MAX 256
 
 /* Starts tracking dir (already made) and the files it will hold, by name.
- * Returns -1 when too many directories or files are tracked, or a name is
- * too long (then nothing is tracked). */
+ * Returns -1 when too many directories are tracked, a name is too long, or
+ * memory runs out (then nothing is tracked). */
 int tempdir_track(const char *dir, const char *const *files, int nfiles);
 
 /* Removes a tracked directory's files and the directory, and forgets it. */
 void tempdir_release(const char *dir);
+
+/* Forgets every tracked directory without removing it: in a forked child,
+ * whose parent owns them. */
+void tempdir_forget_all(void);
 
 /* Removes the named files and dir, tracked or not: for directories a
  * harness that was killed outright left behind. */

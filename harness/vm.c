@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "page_store.h"
 #include "vm_backend.h"
 
 #define PAGE_SHIFT 12
@@ -11,6 +12,7 @@ void vm_close(struct vm *vm)
 {
 	if (!vm)
 		return;
+	vm_mem_written(vm, 0, vm->mem_size);
 	free(vm->held);
 	vm->held = NULL;
 	vm->ops->close(vm);
@@ -25,11 +27,18 @@ const struct page *vm_page_held(const struct vm *vm, uint64_t gpa)
 
 void vm_page_hold(struct vm *vm, uint64_t gpa, const struct page *p)
 {
+	struct page **slot;
+
 	if (!vm->held)
 		vm->held =
 			calloc(vm->mem_size >> PAGE_SHIFT, sizeof(*vm->held));
-	if (vm->held && gpa < vm->mem_size)
-		vm->held[gpa >> PAGE_SHIFT] = p;
+	if (!vm->held || gpa >= vm->mem_size)
+		return;
+	slot = &vm->held[gpa >> PAGE_SHIFT];
+	if (*slot == p)
+		return;
+	page_unref(*slot);
+	*slot = page_ref((struct page *)p);
 }
 
 void vm_mem_written(struct vm *vm, uint64_t gpa, size_t len)
@@ -39,8 +48,10 @@ void vm_mem_written(struct vm *vm, uint64_t gpa, size_t len)
 	for (uint64_t pg = gpa >> PAGE_SHIFT;
 	     pg <= (gpa + len - 1) >> PAGE_SHIFT &&
 	     pg < vm->mem_size >> PAGE_SHIFT;
-	     pg++)
+	     pg++) {
+		page_unref(vm->held[pg]);
 		vm->held[pg] = NULL;
+	}
 }
 
 int vm_dirty_log(struct vm *vm, const uint64_t **bitmap)

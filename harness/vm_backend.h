@@ -48,8 +48,10 @@ struct vm {
 	int software;
 	unsigned features; /* VM_CAN_* */
 	/* Per guest page, the snapshot page (page_store.h) the host last
-	 * wrote there, or NULL when not known: vm_page_held. */
-	const struct page **held;
+	 * wrote there, or NULL when not known: vm_page_held. Each holds a
+	 * reference, so that no freed page's address, reused by another
+	 * page, is taken for it. */
+	struct page **held;
 	int reference_restore;
 	int dirty_log_distrusted; /* it missed a write: not used again */
 };

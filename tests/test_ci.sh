@@ -147,6 +147,19 @@ else
 	diff full.map j.map | head -n 10
 fi
 
+# 3c. Workers and a stub that is no stub: said in the merged report, exit 2.
+mkdir -p badguests
+cp "$guests"/*.elf badguests/
+head -c 100 "$guests/linux.elf" >badguests/linux.elf
+"$bin" sweep --guest-dir badguests --stub naive-ist,linux --depth 1 --events nmi \
+	--crash-dir none -j 2 >jbad.out 2>&1
+rc=$?
+if [ $rc -eq 2 ] && grep -A1 "^stub linux" jbad.out | grep -q "NOT SWEPT: badguests/linux.elf"; then
+	pass "-j 2: a stub that is no stub is NOT SWEPT in the report, exit 2"
+else
+	fail "-j 2 with a truncated stub: exit $rc, report: $(grep -A1 '^stub linux' jbad.out)"
+fi
+
 # 4. A time budget: run after run, each goes further, none repeats. A
 # third of the whole sweep's time each, whatever the machine's speed.
 budget=$(calc "$took / 3")
@@ -229,8 +242,14 @@ expect_usage "a merge missing a shard" "1 of the sweep's 2 shards are not among 
 	"$bin" merge s1.state
 expect_usage "a shard out of range" "--shard is K/N" run sweep --shard 3/2
 cmp -s r.state other.state || fail "a refused resume changed the state file"
-expect_usage "workers' states resumed by another -j" "j.state.1of2 is the state of a sweep with another --jobs" \
-	run sweep "${sweep[@]:1}" -j 3 --resume j.state
+expect_usage "workers' states resumed by another -j" "j.state.1of2 is a worker's state of a sweep with -j 2" \
+	run "${sweep[@]}" -j 3 --resume j.state
+expect_usage "workers' states resumed without -j" "j.state.1of2 is a worker's state of a sweep with -j 2" \
+	run "${sweep[@]}" --resume j.state
+expect_usage "a one-process state resumed with -j" "r.state is the state of a sweep without -j" \
+	run "${sweep[@]}" -j 2 --resume r.state
+expect_usage "workers' states resumed under other options" "j.state.1of2 was made by a sweep with other options" \
+	run sweep --stub naive-ist,linux --events nmi --at entry_SYSCALL_64 --crash-dir none -j 2 --resume j.state
 
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
