@@ -52,6 +52,7 @@ struct cli {
 			     */
 	int jobs;	    /* sweep -j N, fuzz --jobs N */
 	int reference_restore;	 /* --reference-restore */
+	unsigned gdb_port;	 /* replay --gdb [PORT]; 0: not asked */
 	const char *events_spec; /* --events as given */
 	int depth_given;
 	int fuzz_time_given; /* time_budget came from fuzz --time */

@@ -9,6 +9,7 @@
 #include "crashfile.h"
 #include "fuzz_input.h"
 #include "text_escape.h"
+#include "trial.h"
 #include "trial_trace.h"
 
 /* replay --trace: the run again from where the last event lands, traced
@@ -53,6 +54,68 @@ static void print_trace(void *ctx, struct vm *vm, const struct stub_sweep *s,
 	}
 	trial_trace_print(stdout, &s->img, &s->lay, &t);
 	trace_free(&t);
+}
+
+/* --gdb: the schedule's last event raised where it lands, the vCPU run to
+ * its handler's first instruction and handed to gdb there. */
+struct gdb_plan {
+	unsigned port;
+	const char *elf; /* the stub's guest image, for gdb's symbols */
+	int failed;
+};
+
+static void hand_to_gdb(void *ctx, struct vm *vm, const struct stub_sweep *s,
+			const struct boundary *at, const struct injection *inj)
+{
+	struct gdb_plan *g = ctx;
+	const struct injector *injector = injector_for(inj->kind);
+	uint64_t gate = guest_gate(&s->lay, injector->vector);
+	char where[160], handler[160], err[300];
+	struct vm_exit ex;
+	int c;
+
+	g->failed = 1;
+	if (boundary_start(vm, &s->lay, at, inj) ||
+	    vm_set_breakpoints(vm, &gate, 1) ||
+	    vm_run(vm, TRIAL_TIMEOUT_MS, &ex) ||
+	    ex.kind != VM_EXIT_BREAKPOINT) {
+		fprintf(stderr,
+			"ist-torture: the %s raised at %s never reached its "
+			"handler (%s): nothing to hand to gdb\n",
+			injector->name,
+			image_format_addr(&s->img, at->addr, where,
+					  sizeof(where)),
+			image_format_addr(&s->img, gate, handler,
+					  sizeof(handler)));
+		return;
+	}
+	if ((injector->delivered && injector->delivered(vm, inj)) ||
+	    vm_set_breakpoints(vm, NULL, 0) ||
+	    vm_hand_over(vm, g->port, err, sizeof(err))) {
+		fprintf(stderr, "ist-torture: %s\n", err);
+		return;
+	}
+	g->failed = 0;
+	image_format_addr(&s->img, at->addr, where, sizeof(where));
+	image_format_addr(&s->img, gate, handler, sizeof(handler));
+	printf("stopped at the %s handler's first instruction, %s, the %s "
+	       "delivered at %s (the schedule's last event; the earlier ones "
+	       "are behind it)\n\n",
+	       injector->name, handler, injector->name, where);
+	printf("attach gdb (the guest image gives it the symbols):\n");
+	printf("  gdb -ex 'target remote 127.0.0.1:%u' %s\n\n", g->port,
+	       g->elf);
+	printf("then, for instance:\n"
+	       "  x/8i $pc      the handler ahead\n"
+	       "  x/5gx $rsp    the frame the CPU pushed: RIP, CS, RFLAGS, "
+	       "RSP, SS\n"
+	       "  info registers\n"
+	       "  stepi, break SYMBOL, continue\n\n");
+	printf("waiting: press Enter here (or end standard input) when done; "
+	       "QEMU ends with ist-torture\n");
+	fflush(stdout);
+	while ((c = getchar()) != EOF && c != '\n')
+		;
 }
 
 /* What a replay found, in words: reproduced, gone, or different. */
@@ -295,6 +358,7 @@ static int replay_one(const struct cli *cli, const struct catalogue *cat,
 {
 	struct sweep_options opt = cli->opt;
 	struct trace_out to = {cli->json, NULL, 0};
+	struct gdb_plan gdb = {0};
 	struct schedule sched;
 	struct stub_sweep s;
 	struct crash c;
@@ -309,6 +373,12 @@ static int replay_one(const struct cli *cli, const struct catalogue *cat,
 	opt.only = &sched;
 	opt.only_done = cli->trace || cli->json ? print_trace : NULL;
 	opt.only_ctx = &to;
+	if (cli->gdb_port) {
+		gdb.port = cli->gdb_port;
+		gdb.elf = path;
+		opt.only_done = hand_to_gdb;
+		opt.only_ctx = &gdb;
+	}
 	opt.coverage = cov;
 	opt.crash_dir = NULL;
 	opt.at = NULL;
@@ -334,6 +404,8 @@ static int replay_one(const struct cli *cli, const struct catalogue *cat,
 	}
 	if (s.only_verdict.kind != c.verdict)
 		status = EXIT_NOT_AS_DECLARED;
+	if (cli->gdb_port && gdb.failed)
+		status = EXIT_HARNESS;
 	if (cli->json)
 		replay_json(file, &c, &s.only_verdict, to.buf);
 	else
@@ -478,8 +550,24 @@ int cmd_replay(const struct cli *cli, const struct catalogue *cat)
 	struct vm *vm;
 	char err[600];
 
-	if (open_backend(cli, &vm))
+	if (cli->gdb_port) {
+		/* A live gdb at the race needs QEMU's gdb stub. */
+		struct cli on_qemu = *cli;
+
+		if (cli->backend == BACKEND_KVM || cli->nfiles != 1 ||
+		    cli->json || cli->trace || strcmp(cli->command, "replay")) {
+			fprintf(stderr,
+				"ist-torture: --gdb replays one crash file on "
+				"QEMU, without --json or --trace (and not with "
+				"--backend kvm)\n");
+			return EXIT_USAGE;
+		}
+		on_qemu.backend = BACKEND_QEMU;
+		if (open_backend(&on_qemu, &vm))
+			return EXIT_USAGE;
+	} else if (open_backend(cli, &vm)) {
 		return EXIT_USAGE;
+	}
 	coverage_init(&cov);
 	for (int i = 0; i < cli->nfiles; i++) {
 		const char *file = cli->files[i];

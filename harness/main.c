@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "stub_build.h"
@@ -118,6 +119,12 @@ static void usage(FILE *f)
 		"by its own ioctl\n"
 		"                     (verdicts must not change; for "
 		"testing the fast path)\n"
+		"  --gdb [PORT]       replay: stop on the first instruction of "
+		"the handler of\n"
+		"                     the schedule's last event and wait for "
+		"gdb on\n"
+		"                     127.0.0.1:PORT (default 1234; QEMU; one "
+		"crash file)\n"
 		"  -h, --help         this text\n"
 		"\n"
 		"exit codes: 0 every stub got the verdicts it declares "
@@ -195,6 +202,8 @@ static int misplaced_option(const struct cli *cli)
 		bad = cli->lcov ? "--lcov" : cli->html ? "--html" : "--merge";
 	else if (cli->merge && !cli->coverage)
 		bad = "--merge without --coverage";
+	else if (cli->gdb_port && strcmp(c, "replay"))
+		bad = "--gdb";
 	if (bad)
 		fprintf(stderr,
 			"ist-torture: %s means nothing to %s (see ist-torture "
@@ -220,6 +229,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{"backend", required_argument, NULL, 'b'},
 		{"crash-dir", required_argument, NULL, 'C'},
 		{"reference-restore", no_argument, NULL, 'Z'},
+		{"gdb", optional_argument, NULL, 'D'},
 		{"trace", no_argument, NULL, 'T'},
 		{"json", required_argument, NULL, 'J'},
 		{"junit", required_argument, NULL, 'U'},
@@ -330,6 +340,18 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			break;
 		case 'Z':
 			cli->reference_restore = 1;
+			break;
+		case 'D':
+			cli->gdb_port = 1234;
+			if (optarg && parse_number("--gdb", optarg, 65535, &n))
+				return -1;
+			if (optarg)
+				cli->gdb_port = (unsigned)n;
+			if (!cli->gdb_port) {
+				fprintf(stderr, "ist-torture: --gdb takes a "
+						"port from 1 to 65535\n");
+				return -1;
+			}
 			break;
 		case 'j':
 			if (parse_number("--jobs", optarg, 256, &n))
@@ -478,6 +500,18 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			"ist-torture --help)\n",
 			argv[optind]);
 		return -1;
+	}
+	/* replay FILE --gdb PORT: the port, written apart, is no file. */
+	if (cli->gdb_port && cli->nfiles == 2 &&
+	    strspn(cli->files[1], "0123456789") == strlen(cli->files[1]) &&
+	    access(cli->files[1], F_OK) != 0) {
+		if (parse_number("--gdb", cli->files[1], 65535, &n) || !n) {
+			fprintf(stderr, "ist-torture: --gdb takes a port from "
+					"1 to 65535\n");
+			return -1;
+		}
+		cli->gdb_port = (unsigned)n;
+		cli->nfiles = 1;
 	}
 	if (misplaced_option(cli))
 		return -1;

@@ -1562,6 +1562,49 @@ static uint64_t qemu_vcpu_time_ns(struct vm *base)
 	return ns;
 }
 
+/* Hands the stopped CPU to a debugger: every breakpoint the back end set
+ * removed, and QEMU's gdb stub moved to a TCP port on the loopback
+ * interface. QEMU closes this back end's own gdb connection in the move;
+ * the VM stays stopped until the debugger runs it. Nothing but vm_close may
+ * follow. */
+static int qemu_hand_over(struct vm *base, unsigned port, char *err,
+			  size_t errlen)
+{
+	struct qemu_vm *vm = to_qemu(base);
+	char cmd[64], said[256] = "";
+	char packet[64];
+
+	for (int i = 0; i < vm->narmed; i++) {
+		snprintf(packet, sizeof(packet), "z0,%llx,1",
+			 (unsigned long long)vm->armed[i]);
+		if (ok_reply(vm, packet)) {
+			snprintf(err, errlen,
+				 "QEMU's gdb stub refused to remove a "
+				 "breakpoint at 0x%llx",
+				 (unsigned long long)vm->armed[i]);
+			return -1;
+		}
+	}
+	vm->narmed = vm->nuser_bp = 0;
+	/* The stub's own socket first: QEMU 7.2 refuses a new gdbserver
+	 * while the old one's chardev is there ("duplicate yank instance"). */
+	qmp_hmp(&vm->qmp, "gdbserver none", said, sizeof(said));
+	gdb_disconnect(&vm->gdb);
+	snprintf(cmd, sizeof(cmd), "gdbserver tcp:127.0.0.1:%u", port);
+	/* It prints where it waits: -1 here is its success. */
+	qmp_hmp(&vm->qmp, cmd, said, sizeof(said));
+	if (!strstr(said, "Waiting for gdb connection")) {
+		/* QEMU's first line, without the reply's escapes. */
+		said[strcspn(said, "\\\"\r\n")] = 0;
+		snprintf(err, errlen,
+			 "QEMU could not listen for gdb on 127.0.0.1:%u (%s): "
+			 "give another port",
+			 port, said[0] ? said : "no reply");
+		return -1;
+	}
+	return 0;
+}
+
 static const struct vm_ops qemu_ops = {
 	.close = qemu_close,
 	.get_state = qemu_get_state,
@@ -1578,4 +1621,5 @@ static const struct vm_ops qemu_ops = {
 	.disarm_guest_breakpoints = qemu_disarm_guest_breakpoints,
 	.run = qemu_run,
 	.vcpu_time_ns = qemu_vcpu_time_ns,
+	.hand_over = qemu_hand_over,
 };

@@ -1,5 +1,6 @@
 /* vm.h's functions: each goes to the back end that opened the VM, except
  * guest memory, which every back end shares with the host the same way. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,4 +266,16 @@ int vm_reader_read(void *ctx, uint64_t va, void *buf, size_t len)
 {
 	struct vm_reader *r = ctx;
 	return vm_read_virt(r->vm, r->cr3, va, buf, len);
+}
+
+int vm_hand_over(struct vm *vm, unsigned port, char *err, size_t errlen)
+{
+	if (!vm->ops->hand_over) {
+		snprintf(err, errlen,
+			 "the %s back end cannot hand the CPU to gdb: use "
+			 "--backend qemu",
+			 vm->backend);
+		return -1;
+	}
+	return vm->ops->hand_over(vm, port, err, errlen);
 }

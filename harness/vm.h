@@ -153,6 +153,12 @@ int vm_dirty_log(struct vm *vm, const uint64_t **bitmap);
 /* The log missed a page the guest wrote: compare pages from now on. */
 void vm_distrust_dirty_log(struct vm *vm);
 
+/* Hands the stopped vCPU to a debugger: the back end's own breakpoints
+ * removed, a gdb stub listening on 127.0.0.1:port, the vCPU stopped until
+ * the debugger runs it (QEMU). Nothing but vm_close may follow. -1, with
+ * why, when the back end cannot (KVM) or the port is taken. */
+int vm_hand_over(struct vm *vm, unsigned port, char *err, size_t errlen);
+
 /* The slow reference path the fast one is tested against: every restore
  * writes every writable page and puts each register set back through its
  * own ioctl. Off by default. */

@@ -37,6 +37,9 @@ struct vm_ops {
 	/* Optional: the guest pages the guest wrote since the last call, a
 	 * bit per page of guest memory; -1 when it cannot tell. */
 	int (*dirty_log)(struct vm *vm, const uint64_t **bitmap);
+	/* Optional: vm_hand_over. */
+	int (*hand_over)(struct vm *vm, unsigned port, char *err,
+			 size_t errlen);
 };
 
 /* The first member of every back end's own struct. */

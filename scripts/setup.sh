@@ -8,7 +8,7 @@ build=${IST_BUILD_DIR:-$top/build}
 need_packages() {
 	local missing=()
 	for pkg in cmake make gcc clang binutils libcapstone-dev qemu-system-x86 qemu-utils \
-		lcov libxml2-utils python3; do
+		lcov libxml2-utils python3 gdb; do
 		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" ||
 			missing+=("$pkg")
 	done
