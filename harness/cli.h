@@ -28,7 +28,13 @@ enum {
 	EXIT_NO_LONGER_FAILS = 4,
 };
 
-enum backend_choice { BACKEND_AUTO, BACKEND_KVM, BACKEND_QEMU };
+/* qemu-kvm: QEMU with -accel kvm, for a debugger on hardware-speed runs. */
+enum backend_choice {
+	BACKEND_AUTO,
+	BACKEND_KVM,
+	BACKEND_QEMU,
+	BACKEND_QEMU_KVM
+};
 
 struct cli {
 	const char *command;

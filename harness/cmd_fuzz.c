@@ -150,9 +150,10 @@ int cmd_fuzz(const struct cli *cli, const struct catalogue *cat)
 	setenv("IST_GUEST_DIR", cli->guest_dir, 1);
 	setenv("IST_FUZZ_CRASH_DIR", crash_dir, 1);
 	setenv("IST_FUZZ_BACKEND",
-	       cli->backend == BACKEND_KVM    ? "kvm"
-	       : cli->backend == BACKEND_QEMU ? "qemu"
-					      : "auto",
+	       cli->backend == BACKEND_KVM	  ? "kvm"
+	       : cli->backend == BACKEND_QEMU	  ? "qemu"
+	       : cli->backend == BACKEND_QEMU_KVM ? "qemu-kvm"
+						  : "auto",
 	       1);
 	snprintf(depth, sizeof(depth), "%d",
 		 cli->depth_given ? cli->opt.depth : 3);

@@ -562,7 +562,8 @@ int cmd_replay(const struct cli *cli, const struct catalogue *cat)
 				"--backend kvm)\n");
 			return EXIT_USAGE;
 		}
-		on_qemu.backend = BACKEND_QEMU;
+		if (cli->backend != BACKEND_QEMU_KVM)
+			on_qemu.backend = BACKEND_QEMU;
 		if (open_backend(&on_qemu, &vm))
 			return EXIT_USAGE;
 	} else if (open_backend(cli, &vm)) {

@@ -78,9 +78,12 @@ static void usage(FILE *f)
 		"                     hang (default: %d)\n"
 		"  --guest-dir DIR    directory of stub ELFs (default: %s,\n"
 		"                     or $IST_GUEST_DIR)\n"
-		"  --backend B        kvm, qemu, or auto (default): KVM\n"
+		"  --backend B        kvm, qemu, qemu-kvm or auto (default): "
+		"KVM\n"
 		"                     when its device opens, else QEMU\n"
-		"                     (TCG: slower; #DB by dr only)\n"
+		"                     (TCG: slower; #DB by dr only); "
+		"qemu-kvm:\n"
+		"                     QEMU with -accel kvm (experimental)\n"
 		"  --kvm PATH         KVM device (default: /dev/kvm, or\n"
 		"                     $IST_KVM_DEVICE)\n"
 		"  --crash-dir DIR    sweep: a crash file per distinct "
@@ -453,12 +456,14 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 				cli->backend = BACKEND_KVM;
 			} else if (!strcmp(optarg, "qemu")) {
 				cli->backend = BACKEND_QEMU;
+			} else if (!strcmp(optarg, "qemu-kvm")) {
+				cli->backend = BACKEND_QEMU_KVM;
 			} else if (!strcmp(optarg, "auto")) {
 				cli->backend = BACKEND_AUTO;
 			} else {
 				fprintf(stderr,
-					"ist-torture: --backend is kvm, qemu "
-					"or auto, not '%s'\n",
+					"ist-torture: --backend is kvm, qemu, "
+					"qemu-kvm or auto, not '%s'\n",
 					optarg);
 				return -1;
 			}
@@ -590,6 +595,15 @@ int open_backend(const struct cli *cli, struct vm **vm)
 	enum vm_open_error rc;
 
 	*vm = NULL;
+	if (cli->backend == BACKEND_QEMU_KVM) {
+		if (vm_open_qemu_accel(IST_GUEST_MEM_SIZE, "kvm", vm, qerr,
+				       sizeof(qerr)) != VM_OK) {
+			fprintf(stderr, "ist-torture: %s\n", qerr);
+			return -1;
+		}
+		vm_set_reference_restore(*vm, cli->reference_restore);
+		return 0;
+	}
 	if (cli->backend != BACKEND_QEMU) {
 		rc = vm_open(cli->kvm_device, IST_GUEST_MEM_SIZE, vm, err,
 			     sizeof(err));

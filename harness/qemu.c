@@ -118,6 +118,7 @@ struct checkpoint {
 
 struct qemu_vm {
 	struct vm base; /* first: vm.c sees only this */
+	char accel[8];	/* -machine accel=: tcg, or kvm when asked */
 	pid_t pid;
 	char vcpu_schedstat[96]; /* /proc/PID/task/TID/schedstat of its vCPU */
 	char dir[64]; /* private temporary directory: RAM file, sockets */
@@ -371,6 +372,7 @@ static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
 {
 	char ram[128], snap[128], gdbsock[128], qmpsock[128], log[128];
 	char memobj[256], drive[256], gdbarg[160], qmparg[160], size[32];
+	char machine[160];
 	char why[200];
 	char *img_argv[] = {QEMU_IMG, "create", "-q", "-f",
 			    "qcow2",  snap,	"4G", NULL};
@@ -415,6 +417,10 @@ static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
 	snprintf(drive, sizeof(drive),
 		 "if=none,id=snapshots,format=qcow2,file=%s", snap);
 	snprintf(gdbarg, sizeof(gdbarg), "unix:%s,server=on,wait=off", gdbsock);
+	snprintf(machine, sizeof(machine),
+		 "microvm,accel=%s,x-option-roms=off,pit=off,pic=off,"
+		 "rtc=off,isa-serial=off,memory-backend=ram",
+		 vm->accel);
 	snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off", qmpsock);
 
 	/* No legacy devices: nothing may interrupt the guest. The local
@@ -428,8 +434,7 @@ static int spawn_qemu(struct qemu_vm *vm, char *err, size_t errlen)
 			"-nographic",
 			"-S",
 			"-machine",
-			"microvm,accel=tcg,x-option-roms=off,pit=off,pic=off,"
-			"rtc=off,isa-serial=off,memory-backend=ram",
+			machine,
 			"-cpu",
 			"qemu64,+mce,+mca,+apic",
 			"-m",
@@ -545,6 +550,12 @@ static void qemu_close(struct vm *base)
 enum vm_open_error vm_open_qemu(size_t mem_size, struct vm **out, char *err,
 				size_t errlen)
 {
+	return vm_open_qemu_accel(mem_size, "tcg", out, err, errlen);
+}
+
+enum vm_open_error vm_open_qemu_accel(size_t mem_size, const char *accel,
+				      struct vm **out, char *err, size_t errlen)
+{
 	struct qemu_vm *vm;
 
 	*out = NULL;
@@ -567,8 +578,14 @@ enum vm_open_error vm_open_qemu(size_t mem_size, struct vm **out, char *err,
 			    VM_CAN_IRQ | VM_CAN_STEP_USER;
 	vm->gdb.fd = vm->qmp.fd = -1;
 	vm->next_checkpoint = 1;
-	snprintf(vm->base.backend, sizeof(vm->base.backend),
-		 "qemu (TCG: every guest instruction is emulated)");
+	snprintf(vm->accel, sizeof(vm->accel), "%s", accel);
+	if (!strcmp(accel, "kvm"))
+		snprintf(vm->base.backend, sizeof(vm->base.backend),
+			 "qemu (-accel kvm: experimental, never tested with "
+			 "this harness)");
+	else
+		snprintf(vm->base.backend, sizeof(vm->base.backend),
+			 "qemu (TCG: every guest instruction is emulated)");
 	if (make_dir(vm, err, errlen) || spawn_qemu(vm, err, errlen) ||
 	    handshake(vm, err, errlen)) {
 		qemu_close(&vm->base);

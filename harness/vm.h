@@ -118,6 +118,11 @@ void vm_close(struct vm *vm);
  * writes a one-line reason with the fix into err. */
 enum vm_open_error vm_open_qemu(size_t mem_size, struct vm **out, char *err,
 				size_t errlen);
+/* The same with another accelerator: "kvm" (QEMU's -accel kvm; a QEMU gdb
+ * stub on a hardware-speed vCPU, experimental) or "tcg". */
+enum vm_open_error vm_open_qemu_accel(size_t mem_size, const char *accel,
+				      struct vm **out, char *err,
+				      size_t errlen);
 
 /* VM_CAN_* of the back end. */
 unsigned vm_features(const struct vm *vm);

@@ -48,7 +48,11 @@ mkdir -p "${TMPDIR:-/tmp}/ist-empty-$$" && check "empty stub dir" 2 "no stubs \(
 check "list" 0 "cs-swapgs .*SWAPGS by interrupted CS" 0 -- "$bin" list
 check "missing device" 2 "/nonexistent/kvm does not exist: load the kvm_intel or kvm_amd module" 1 -- "$bin" sweep --kvm /nonexistent/kvm
 check "not a KVM device" 2 "/dev/null is not a usable KVM device" 1 -- "$bin" sweep --kvm /dev/null
-check "unknown back end" 2 "--backend is kvm, qemu or auto, not 'xen'" 1 -- "$bin" sweep --backend xen
+if [ ! -e /dev/kvm ] && command -v qemu-system-x86_64 >/dev/null; then
+	check "qemu-kvm without /dev/kvm" 2 "failed to initialize kvm" 1 -- \
+		"$bin" sweep --backend qemu-kvm --stub naive-ist --depth 1
+fi
+check "unknown back end" 2 "--backend is kvm, qemu, qemu-kvm or auto, not 'xen'" 1 -- "$bin" sweep --backend xen
 check "KVM asked for, missing" 2 "/nonexistent/kvm does not exist" 1 -- \
 	env IST_KVM_DEVICE=/nonexistent/kvm "$bin" sweep --backend kvm
 check "no back end at all" 2 "no usable back end: .*does not exist.*; and .*not found: install QEMU" 1 -- \
