@@ -59,6 +59,7 @@ struct cli {
 	int jobs;	    /* sweep -j N, fuzz --jobs N */
 	int reference_restore;	 /* --reference-restore */
 	unsigned gdb_port;	 /* replay --gdb [PORT]; 0: not asked */
+	const char *backends;	 /* crosscheck --backends A,B */
 	const char *events_spec; /* --events as given */
 	int depth_given;
 	int fuzz_time_given; /* time_budget came from fuzz --time */
@@ -84,5 +85,6 @@ int cmd_merge(const struct cli *cli);
 int cmd_replay(const struct cli *cli, const struct catalogue *cat);
 int cmd_coverage(const struct cli *cli, const struct catalogue *cat);
 int cmd_fuzz(const struct cli *cli, const struct catalogue *cat);
+int cmd_crosscheck(const struct cli *cli, const struct catalogue *cat);
 
 #endif

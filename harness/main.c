@@ -33,6 +33,12 @@ static void usage(FILE *f)
 		"windows\n"
 		"           with the same signature, written to "
 		"FILE.min.crash\n"
+		"  crosscheck --stub NAME  the same schedules on two back "
+		"ends (--backends\n"
+		"           A,B; default kvm,qemu; depth 1 unless --depth): "
+		"each schedule\n"
+		"           whose verdict or delivered events differ, field by "
+		"field\n"
 		"  merge STATE...  one report from the states of shards "
 		"(sweep\n"
 		"           --resume): --junit, --json, --coverage as sweep's\n"
@@ -207,6 +213,8 @@ static int misplaced_option(const struct cli *cli)
 		bad = "--merge without --coverage";
 	else if (cli->gdb_port && strcmp(c, "replay"))
 		bad = "--gdb";
+	else if (cli->backends && strcmp(c, "crosscheck"))
+		bad = "--backends";
 	if (bad)
 		fprintf(stderr,
 			"ist-torture: %s means nothing to %s (see ist-torture "
@@ -233,6 +241,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{"crash-dir", required_argument, NULL, 'C'},
 		{"reference-restore", no_argument, NULL, 'Z'},
 		{"gdb", optional_argument, NULL, 'D'},
+		{"backends", required_argument, NULL, 'K'},
 		{"trace", no_argument, NULL, 'T'},
 		{"json", required_argument, NULL, 'J'},
 		{"junit", required_argument, NULL, 'U'},
@@ -277,11 +286,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	if (strcmp(cli->command, "list") && strcmp(cli->command, "sweep") &&
 	    strcmp(cli->command, "replay") &&
 	    strcmp(cli->command, "minimize") && strcmp(cli->command, "merge") &&
-	    strcmp(cli->command, "coverage") && strcmp(cli->command, "fuzz")) {
+	    strcmp(cli->command, "coverage") && strcmp(cli->command, "fuzz") &&
+	    strcmp(cli->command, "crosscheck")) {
 		fprintf(stderr,
 			"ist-torture: unknown command '%s'; commands: list, "
-			"sweep, replay, minimize, merge, coverage, fuzz (see "
-			"ist-torture --help)\n",
+			"sweep, replay, minimize, merge, coverage, fuzz, "
+			"crosscheck (see ist-torture --help)\n",
 			cli->command);
 		return -1;
 	}
@@ -343,6 +353,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			break;
 		case 'Z':
 			cli->reference_restore = 1;
+			break;
+		case 'K':
+			cli->backends = optarg;
 			break;
 		case 'D':
 			cli->gdb_port = 1234;
@@ -489,6 +502,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	}
 	if (nlevels > 1 && !depth_given)
 		cli->opt.depth = nlevels;
+	/* Two back ends, one of them QEMU: depth 1 unless asked. */
+	else if (!depth_given && !strcmp(cli->command, "crosscheck"))
+		cli->opt.depth = 1;
 	for (int d = nlevels; d < SCHEDULE_MAX_DEPTH; d++)
 		cli->opt.events[d] = cli->opt.events[nlevels - 1];
 	if (takes_files(cli->command)) {
@@ -706,6 +722,8 @@ int main(int argc, char **argv)
 		status = cmd_coverage(&cli, &cat);
 	else if (!strcmp(cli.command, "fuzz"))
 		status = cmd_fuzz(&cli, &cat);
+	else if (!strcmp(cli.command, "crosscheck"))
+		status = cmd_crosscheck(&cli, &cat);
 	else
 		status = cmd_sweep(&cli, &cat);
 	catalogue_free(&cat);

@@ -14,6 +14,11 @@ void report_header(FILE *f, const char *backend,
 {
 	fprintf(f, "ist-torture sweep\n");
 	fprintf(f, "  back end: %s\n", backend);
+	report_options(f, opt);
+}
+
+void report_options(FILE *f, const struct sweep_options *opt)
+{
 	fprintf(f, "  workload seed: 0x%" PRIx64 "   depth: %d   events:",
 		opt->seed, opt->depth);
 	for (int d = 0; d < opt->depth; d++) {

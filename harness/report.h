@@ -9,6 +9,9 @@
 
 void report_header(FILE *f, const char *backend,
 		   const struct sweep_options *opt);
+/* The header's options part: seed, depth, events per level, #DB method,
+ * where injections go. */
+void report_options(FILE *f, const struct sweep_options *opt);
 void report_stub(FILE *f, const struct stub_sweep *s);
 /* What report_stub says before the counts: the stub's name and
  * description, its golden trace, its fixup table's check. */

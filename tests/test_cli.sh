@@ -52,6 +52,19 @@ if [ ! -e /dev/kvm ] && command -v qemu-system-x86_64 >/dev/null; then
 	check "qemu-kvm without /dev/kvm" 2 "failed to initialize kvm" 1 -- \
 		"$bin" sweep --backend qemu-kvm --stub naive-ist --depth 1
 fi
+check "crosscheck without --stub" 2 "crosscheck wants one stub of the catalogue" 1 -- "$bin" crosscheck
+check "crosscheck, unknown back end" 2 "--backends is two of kvm, qemu, qemu-kvm" 1 -- \
+	"$bin" crosscheck --stub linux --backends qemu,xen
+check "--backends to sweep" 2 "--backends means nothing to sweep" 1 -- "$bin" sweep --backends qemu,qemu
+if [ ! -e /dev/kvm ]; then
+	check "crosscheck without KVM" 2 "crosscheck needs kvm: /dev/kvm does not exist.*--backends qemu,qemu" 1 -- \
+		"$bin" crosscheck --stub linux
+fi
+if command -v qemu-system-x86_64 >/dev/null; then
+	check "crosscheck qemu,qemu: the harness agrees with itself" 0 \
+		"[1-9][0-9]* schedules on A, [1-9][0-9]* on B: 0 differ, 0 run on one only" 0 -- \
+		"$bin" crosscheck --stub cs-swapgs --backends qemu,qemu
+fi
 check "unknown back end" 2 "--backend is kvm, qemu, qemu-kvm or auto, not 'xen'" 1 -- "$bin" sweep --backend xen
 check "KVM asked for, missing" 2 "/nonexistent/kvm does not exist" 1 -- \
 	env IST_KVM_DEVICE=/nonexistent/kvm "$bin" sweep --backend kvm
