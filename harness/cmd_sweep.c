@@ -953,11 +953,16 @@ static int sweep_with_workers(const struct cli *cli,
 		for (int d = 0; d < SCHEDULE_MAX_DEPTH; d++)
 			depth_counts_add(&t, &ss->result.counts[d]);
 		if (ss->progress == STUB_PENDING && !t.schedules &&
-		    ss->result.swept)
+		    ss->result.swept) {
 			printf("stub %s: not reached before the stop\n\n",
 			       ss->result.name);
-		else
-			report_result(stdout, &ss->result);
+			continue;
+		}
+		if (ss->progress != STUB_DONE && ss->result.swept)
+			printf("(stub %s stopped before its end: its counts "
+			       "are of what was swept)\n",
+			       ss->result.name);
+		report_result(stdout, &ss->result);
 	}
 	worker_peaks(&p, &peak, &peak_qemu);
 	printf("workers: %d; peak resident memory of the largest: %ld MiB",
