@@ -45,6 +45,7 @@
 #include "crashfile.h"
 #include "fuzz_input.h"
 #include "sweep.h"
+#include "tempdir.h"
 #include "window.h"
 
 #ifndef IST_DEFAULT_GUEST_DIR
@@ -146,11 +147,13 @@ static void judged(void *ctx, const struct stub_sweep *s,
 }
 
 /* One site per verdict kind: libFuzzer tells crashes apart by their
- * stacks. */
+ * stacks. abort() runs no exit handler: QEMU's directory goes first (QEMU
+ * itself dies with this process). */
 #define FOUND(name)                                                            \
 	static __attribute__((noinline, noreturn)) void found_##name(void)     \
 	{                                                                      \
 		__asm__ volatile("");                                          \
+		tempdir_remove_all();                                          \
 		abort();                                                       \
 	}
 FOUND(shutdown)

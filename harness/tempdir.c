@@ -45,7 +45,7 @@ static void forget(struct tracked *t)
 	t->nfiles = 0;
 }
 
-static void remove_all(void)
+void tempdir_remove_all(void)
 {
 	for (int i = 0; i < MAX_TRACKED; i++)
 		if (tracked[i].dir[0])
@@ -54,7 +54,7 @@ static void remove_all(void)
 
 static void on_fatal_signal(int sig)
 {
-	remove_all();
+	tempdir_remove_all();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -69,7 +69,7 @@ static void hook(void)
 	if (hooked)
 		return;
 	hooked = 1;
-	atexit(remove_all);
+	atexit(tempdir_remove_all);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		struct sigaction old;
 

@@ -16,6 +16,10 @@ int tempdir_track(const char *dir, const char *const *files, int nfiles);
 /* Removes a tracked directory's files and the directory, and forgets it. */
 void tempdir_release(const char *dir);
 
+/* Removes every tracked directory now (async-signal-safe): for a process
+ * about to end in a way no handler sees, such as abort(). */
+void tempdir_remove_all(void);
+
 /* Forgets every tracked directory without removing it: in a forked child,
  * whose parent owns them. */
 void tempdir_forget_all(void);
