@@ -8,29 +8,16 @@
 #include <string.h>
 
 #include "cli.h"
+#include "crosscheck.h"
 #include "report.h"
 #include "xalloc.h"
 
-#define TRACE_DELIVERIES 8 /* compared per schedule, from the guest's log */
-
-/* What one back end made of one schedule. */
-struct outcome {
-	char schedule[600]; /* schedule_format: the key */
-	char insn[112];	    /* the last step's disassembly */
-	char verdict[32];
-	const char *end; /* run_end_name */
-	int ndeliveries; /* in the guest's log (may exceed the kept) */
-	struct {
-		uint64_t vector, rip, cs, rflags, rsp, ss;
-	} delivery[TRACE_DELIVERIES];
-};
-
 struct run {
-	struct outcome *o;
+	struct crosscheck_outcome *o;
 	size_t n, cap;
 	/* From the trial_done hook, consumed by the judged one that follows
 	 * it for the same schedule. */
-	struct outcome pending;
+	struct crosscheck_outcome pending;
 	int have_pending;
 };
 
@@ -47,7 +34,7 @@ static void on_trial(void *ctx, struct vm *vm, const struct stub_sweep *s,
 	memset(&r->pending, 0, sizeof(r->pending));
 	r->pending.end = run_end_name(obs->end);
 	r->pending.ndeliveries = (int)obs->log.count;
-	for (uint64_t i = 0; i < n && i < TRACE_DELIVERIES; i++) {
+	for (uint64_t i = 0; i < n && i < CROSSCHECK_DELIVERIES; i++) {
 		const struct ist_log_entry *e = &obs->log.entries[i];
 
 		r->pending.delivery[i].vector = e->vector;
@@ -66,7 +53,7 @@ static void on_judged(void *ctx, const struct stub_sweep *s,
 		      const struct ist_assume *assumption)
 {
 	struct run *r = ctx;
-	struct outcome *o;
+	struct crosscheck_outcome *o;
 
 	(void)window, (void)as_declared, (void)assumption;
 	r->o = xgrow(r->o, &r->cap, r->n, sizeof(*r->o));
@@ -79,12 +66,6 @@ static void on_judged(void *ctx, const struct stub_sweep *s,
 	schedule_format(&s->img, sc, o->schedule, sizeof(o->schedule));
 	snprintf(o->insn, sizeof(o->insn), "%s", sc->step[sc->depth - 1].insn);
 	snprintf(o->verdict, sizeof(o->verdict), "%s", verdict_name(v->kind));
-}
-
-static int by_schedule(const void *a, const void *b)
-{
-	return strcmp(((const struct outcome *)a)->schedule,
-		      ((const struct outcome *)b)->schedule);
 }
 
 /* Sweeps the stub on one back end, every outcome into r. */
@@ -108,50 +89,7 @@ static int run_on(struct vm *vm, const struct catalogue *cat, size_t stub,
 		return harness_error ? EXIT_HARNESS : EXIT_USAGE;
 	}
 	stub_sweep_free(&s);
-	qsort(r->o, r->n, sizeof(*r->o), by_schedule);
 	return 0;
-}
-
-/* Prints the fields of a and b that differ; returns how many. */
-static int report_difference(const struct outcome *a, const struct outcome *b,
-			     const char *na, const char *nb)
-{
-	int n = 0;
-
-#define DIFF(field, fmt, x, y)                                                 \
-	do {                                                                   \
-		if (n++ == 0)                                                  \
-			printf("  %s  (%s)\n        %-28s %-20s %-20s\n",      \
-			       a->schedule, a->insn, "field", na, nb);         \
-		printf("        %-28s " fmt "   " fmt "\n", field, x, y);      \
-	} while (0)
-	if (strcmp(a->verdict, b->verdict))
-		DIFF("verdict", "%-18s", a->verdict, b->verdict);
-	if (a->end && b->end && strcmp(a->end, b->end))
-		DIFF("run ended", "%-18s", a->end, b->end);
-	if (a->ndeliveries != b->ndeliveries)
-		DIFF("log entries", "%-18d", a->ndeliveries, b->ndeliveries);
-	for (int i = 0;
-	     i < a->ndeliveries && i < b->ndeliveries && i < TRACE_DELIVERIES;
-	     i++) {
-		static const char *const names[] = {"vector", "rip", "cs",
-						    "rflags", "rsp", "ss"};
-		const uint64_t *x = &a->delivery[i].vector;
-		const uint64_t *y = &b->delivery[i].vector;
-
-		for (int f = 0; f < 6; f++) {
-			char field[40];
-
-			if (x[f] == y[f])
-				continue;
-			snprintf(field, sizeof(field), "log entry %d %s", i + 1,
-				 names[f]);
-			DIFF(field, "0x%016llx", (unsigned long long)x[f],
-			     (unsigned long long)y[f]);
-		}
-	}
-#undef DIFF
-	return n;
 }
 
 /* One of the back ends by name; one line on stderr when it cannot open. */
@@ -188,7 +126,7 @@ int cmd_crosscheck(const struct cli *cli, const struct catalogue *cat)
 	char names[2][16] = {"kvm", "qemu"}, desc[2][96];
 	struct sweep_options opt[2];
 	struct run run[2] = {{0}};
-	size_t stub = cat->n, i = 0, j = 0, differ = 0, only = 0;
+	size_t stub = cat->n, differ = 0, only = 0;
 	int status = EXIT_AS_DECLARED;
 
 	for (size_t k = 0; k < cat->n && cli->stubs; k++)
@@ -241,25 +179,9 @@ int cmd_crosscheck(const struct cli *cli, const struct catalogue *cat)
 		status = run_on(vm, cat, stub, opt[0], &run[b]);
 		vm_close(vm);
 	}
-	while (status == EXIT_AS_DECLARED && (i < run[0].n || j < run[1].n)) {
-		int c = i == run[0].n ? 1
-			: j == run[1].n
-				? -1
-				: by_schedule(&run[0].o[i], &run[1].o[j]);
-
-		if (c) {
-			const struct outcome *o =
-				c < 0 ? &run[0].o[i++] : &run[1].o[j++];
-			printf("  %s  (%s)\n        run on %s only (%s there): "
-			       "the back ends' traces differ\n",
-			       o->schedule, o->insn, c < 0 ? "A" : "B",
-			       o->verdict);
-			only++;
-			continue;
-		}
-		differ += report_difference(&run[0].o[i++], &run[1].o[j++], "A",
-					    "B") > 0;
-	}
+	if (status == EXIT_AS_DECLARED)
+		differ = crosscheck_compare(stdout, run[0].o, run[0].n,
+					    run[1].o, run[1].n, &only);
 	if (status == EXIT_AS_DECLARED) {
 		printf("\n%zu schedules on A, %zu on B: %zu differ, %zu run on "
 		       "one only\n",
